@@ -1,9 +1,9 @@
 package io.spawnlet.cri;
 
 /**
- * The one error type of the CRI daemon. Business code raises it with a {@link Kind}; the gRPC
- * layer maps the kind to a status code in a single place ({@code GrpcErrors}). Messages name the
- * field or object at fault and, where there is one, what the user can do about it.
+ * The one error type of the CRI daemon. Business code raises it with a {@link Kind}; the gRPC layer
+ * maps the kind to a status code in a single place ({@code GrpcErrors}). Messages name the field or
+ * object at fault and, where there is one, what the user can do about it.
  */
 public class CriException extends RuntimeException {
   private static final long serialVersionUID = 1L;

@@ -15,7 +15,8 @@ public final class SpawnletCommand implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "Missing subcommand: try 'spawnlet --help'");
+    throw new CommandLine.ParameterException(
+        spec.commandLine(), "Missing subcommand: try 'spawnlet --help'");
   }
 
   public static void main(String[] args) {

@@ -8,7 +8,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
 
 /** {@code spawnlet version}: the launcher's version. */
-@Command(name = "version", mixinStandardHelpOptions = true, description = "Print the spawnlet version.")
+@Command(
+    name = "version",
+    mixinStandardHelpOptions = true,
+    description = "Print the spawnlet version.")
 final class VersionCommand implements Runnable {
   @Override
   public void run() {

@@ -70,7 +70,8 @@ public final class Syscalls {
   private Syscalls() {}
 
   public static void mount(String source, String target, String fstype, long flags, String data) {
-    check(LIBC.mount(source, target, fstype, flags, data),
+    check(
+        LIBC.mount(source, target, fstype, flags, data),
         "mount(" + source + ", " + target + ", " + fstype + ", 0x" + Long.toHexString(flags) + ")");
   }
 
@@ -102,7 +103,8 @@ public final class Syscalls {
   }
 
   public static void sethostname(String name) {
-    check(LIBC.sethostname(name, name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length),
+    check(
+        LIBC.sethostname(name, name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length),
         "sethostname(" + name + ")");
   }
 
@@ -131,8 +133,8 @@ public final class Syscalls {
   public static int pidfdGetfd(int pidfd, int targetFd) {
     long fd = LIBC.syscall(SYS_PIDFD_GETFD, pidfd, targetFd, 0);
     if (fd < 0) {
-      throw new SyscallException("pidfd_getfd(" + pidfd + ", " + targetFd + ")",
-          RUNTIME.getLastError());
+      throw new SyscallException(
+          "pidfd_getfd(" + pidfd + ", " + targetFd + ")", RUNTIME.getLastError());
     }
     return (int) fd;
   }

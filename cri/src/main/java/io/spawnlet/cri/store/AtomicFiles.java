@@ -10,8 +10,8 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 /**
- * Writes files so that a crash at any moment leaves either the old or the new content: temp file
- * in the same directory, fsync, rename over the target, fsync of the directory.
+ * Writes files so that a crash at any moment leaves either the old or the new content: temp file in
+ * the same directory, fsync, rename over the target, fsync of the directory.
  */
 public final class AtomicFiles {
   private AtomicFiles() {}
@@ -19,10 +19,20 @@ public final class AtomicFiles {
   public static void write(Path target, byte[] content) throws IOException {
     Path dir = target.toAbsolutePath().getParent();
     Files.createDirectories(dir);
-    Path tmp = dir.resolve("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid()
-        + "-" + Thread.currentThread().threadId());
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE,
-        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+    Path tmp =
+        dir.resolve(
+            "."
+                + target.getFileName()
+                + ".tmp-"
+                + ProcessHandle.current().pid()
+                + "-"
+                + Thread.currentThread().threadId());
+    try (FileChannel ch =
+        FileChannel.open(
+            tmp,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.TRUNCATE_EXISTING,
+            StandardOpenOption.WRITE)) {
       ByteBuffer buf = ByteBuffer.wrap(content);
       while (buf.hasRemaining()) {
         ch.write(buf);
