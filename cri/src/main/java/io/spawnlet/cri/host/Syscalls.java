@@ -23,6 +23,13 @@ public final class Syscalls {
   public static final long MS_SHARED = 1 << 20;
 
   public static final int MNT_DETACH = 2;
+
+  public static final int S_IFIFO = 0010000;
+  public static final int S_IFCHR = 0020000;
+  public static final int S_IFBLK = 0060000;
+
+  private static final int AT_FDCWD = -100;
+  private static final int AT_SYMLINK_NOFOLLOW = 0x100;
   public static final int UMOUNT_NOFOLLOW = 8;
 
   public static final int CLONE_NEWNS = 0x00020000;
@@ -61,6 +68,27 @@ public final class Syscalls {
 
     @SaveError
     int close(int fd);
+
+    @SaveError
+    int mknod(String path, int mode, long dev);
+
+    @SaveError
+    int lchown(String path, int uid, int gid);
+
+    @SaveError
+    int chmod(String path, int mode);
+
+    @SaveError
+    int utimensat(int dirfd, String path, long[] times, int flags);
+
+    @SaveError
+    int lsetxattr(String path, String name, byte[] value, long size, int flags);
+
+    @SaveError
+    long lgetxattr(String path, String name, byte[] value, long size);
+
+    @SaveError
+    long llistxattr(String path, byte[] list, long size);
   }
 
   private static final LibC LIBC =
@@ -143,6 +171,98 @@ public final class Syscalls {
     LIBC.close(fd);
   }
 
+  /** Creates a device node or fifo; {@code type} is one of S_IFCHR, S_IFBLK, S_IFIFO. */
+  public static void mknod(String path, int type, int permissions, long major, long minor) {
+    check(
+        LIBC.mknod(path, type | (permissions & 07777), makedev(major, minor)),
+        "mknod(" + path + ", 0" + Integer.toOctalString(type | permissions) + ")");
+  }
+
+  /** glibc's makedev: 12 bits of major and 20 of minor, split the way the kernel's dev_t is. */
+  public static long makedev(long major, long minor) {
+    return ((major & 0xfffff000L) << 32)
+        | ((major & 0xfffL) << 8)
+        | ((minor & 0xffffff00L) << 12)
+        | (minor & 0xffL);
+  }
+
+  public static long major(long dev) {
+    return ((dev >>> 8) & 0xfffL) | ((dev >>> 32) & 0xfffff000L);
+  }
+
+  public static long minor(long dev) {
+    return (dev & 0xffL) | ((dev >>> 12) & 0xffffff00L);
+  }
+
+  /** Changes the owner of {@code path} itself, never of what a symlink points to. */
+  public static void lchown(String path, long uid, long gid) {
+    check(
+        LIBC.lchown(path, (int) uid, (int) gid), "lchown(" + path + ", " + uid + ", " + gid + ")");
+  }
+
+  /**
+   * Sets all twelve mode bits (setuid, setgid and sticky included, which Java's POSIX attribute
+   * view cannot). Follows symlinks: call it only on a path known not to be one.
+   */
+  public static void chmod(String path, int mode) {
+    check(
+        LIBC.chmod(path, mode & 07777),
+        "chmod(" + path + ", 0" + Integer.toOctalString(mode) + ")");
+  }
+
+  /** Sets access and modification time of {@code path} itself (a symlink is not followed). */
+  public static void lutimes(String path, long epochSeconds, long nanos) {
+    long[] times = {epochSeconds, nanos, epochSeconds, nanos};
+    check(LIBC.utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW), "utimensat(" + path + ")");
+  }
+
+  /**
+   * Sets an extended attribute of {@code path} itself, in any namespace (trusted.*, security.*).
+   */
+  public static void lsetxattr(String path, String name, byte[] value) {
+    check(
+        LIBC.lsetxattr(path, name, value, value.length, 0),
+        "lsetxattr(" + path + ", " + name + ")");
+  }
+
+  /** The extended attributes of {@code path} itself, by name. */
+  public static java.util.Map<String, byte[]> lgetxattrs(String path) {
+    java.util.Map<String, byte[]> result = new java.util.TreeMap<>();
+    long listSize = LIBC.llistxattr(path, null, 0);
+    if (listSize < 0) {
+      int errno = RUNTIME.getLastError();
+      if (errno == Errno.ENOTSUP) {
+        return result;
+      }
+      throw new SyscallException("llistxattr(" + path + ")", errno);
+    }
+    if (listSize == 0) {
+      return result;
+    }
+    byte[] list = new byte[(int) listSize];
+    long got = LIBC.llistxattr(path, list, list.length);
+    if (got < 0) {
+      throw new SyscallException("llistxattr(" + path + ")", RUNTIME.getLastError());
+    }
+    int start = 0;
+    for (int i = 0; i < got; i++) {
+      if (list[i] == 0) {
+        String name = new String(list, start, i - start, java.nio.charset.StandardCharsets.UTF_8);
+        start = i + 1;
+        long size = LIBC.lgetxattr(path, name, null, 0);
+        if (size < 0) {
+          continue; // removed meanwhile
+        }
+        byte[] value = new byte[(int) size];
+        long read = LIBC.lgetxattr(path, name, value, value.length);
+        if (read >= 0) {
+          result.put(name, java.util.Arrays.copyOf(value, (int) read));
+        }
+      }
+    }
+    return result;
+  }
+
   private static void check(int rc, String call) {
     if (rc != 0) {
       throw new SyscallException(call, RUNTIME.getLastError());
@@ -157,6 +277,7 @@ public final class Syscalls {
     public static final int EBUSY = 16;
     public static final int EEXIST = 17;
     public static final int EINVAL = 22;
+    public static final int ENOTSUP = 95;
 
     private Errno() {}
   }
