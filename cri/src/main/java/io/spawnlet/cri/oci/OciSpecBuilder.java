@@ -686,6 +686,7 @@ public final class OciSpecBuilder {
 
   // ---------------------------------------------------------------- seccomp
 
+  @SuppressWarnings("deprecation") // seccomp_profile_path: older kubelets still send it
   private static Optional<ObjectNode> seccomp(
       LinuxContainerSecurityContext security, boolean privileged, Set<String> capabilities) {
     if (privileged) {
