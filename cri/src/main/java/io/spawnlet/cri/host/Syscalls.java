@@ -22,6 +22,9 @@ public final class Syscalls {
   public static final long MS_SLAVE = 1 << 19;
   public static final long MS_SHARED = 1 << 20;
 
+  public static final int O_CLOEXEC = 0x80000;
+  public static final int POLLIN = 1;
+
   public static final int MNT_DETACH = 2;
 
   public static final int S_IFIFO = 0010000;
@@ -89,6 +92,21 @@ public final class Syscalls {
 
     @SaveError
     long llistxattr(String path, byte[] list, long size);
+
+    @SaveError
+    int pipe2(int[] fds, int flags);
+
+    @SaveError
+    long read(int fd, byte[] buf, long count);
+
+    @SaveError
+    long write(int fd, byte[] buf, long count);
+
+    @SaveError
+    int poll(int[] fds, long nfds, int timeoutMillis);
+
+    @SaveError
+    int waitpid(int pid, int[] status, int options);
   }
 
   private static final LibC LIBC =
@@ -263,6 +281,86 @@ public final class Syscalls {
     return result;
   }
 
+  /** A pipe, both ends close-on-exec: {@code [readFd, writeFd]}. */
+  public static int[] pipe() {
+    int[] fds = new int[2];
+    check(LIBC.pipe2(fds, O_CLOEXEC), "pipe2(O_CLOEXEC)");
+    return fds;
+  }
+
+  /** Reads up to {@code buf.length} bytes; returns 0 at end of file. Retries on EINTR. */
+  public static int read(int fd, byte[] buf) {
+    while (true) {
+      long n = LIBC.read(fd, buf, buf.length);
+      if (n >= 0) {
+        return (int) n;
+      }
+      int errno = RUNTIME.getLastError();
+      if (errno != Errno.EINTR) {
+        throw new SyscallException("read(" + fd + ")", errno);
+      }
+    }
+  }
+
+  /** Writes all of {@code data}. Retries on EINTR and short writes. */
+  public static void write(int fd, byte[] data) {
+    int done = 0;
+    while (done < data.length) {
+      byte[] rest = done == 0 ? data : java.util.Arrays.copyOfRange(data, done, data.length);
+      long n = LIBC.write(fd, rest, rest.length);
+      if (n < 0) {
+        int errno = RUNTIME.getLastError();
+        if (errno == Errno.EINTR) {
+          continue;
+        }
+        throw new SyscallException("write(" + fd + ")", errno);
+      }
+      done += (int) n;
+    }
+  }
+
+  /**
+   * Waits until {@code fd} is readable (or hung up); returns false when {@code timeoutMillis}
+   * passed first. A negative timeout waits for ever.
+   */
+  public static boolean pollReadable(int fd, int timeoutMillis) {
+    // struct pollfd {int fd; short events; short revents;}: two ints on a little-endian machine,
+    // the second holding events in its low half and revents in its high half.
+    int[] pollfd = {fd, POLLIN};
+    while (true) {
+      int rc = LIBC.poll(pollfd, 1, timeoutMillis);
+      if (rc >= 0) {
+        return rc > 0;
+      }
+      int errno = RUNTIME.getLastError();
+      if (errno != Errno.EINTR) {
+        throw new SyscallException("poll(" + fd + ")", errno);
+      }
+    }
+  }
+
+  /**
+   * Waits for our child {@code pid} to end and returns its raw wait status (see {@link #exitCode}).
+   */
+  public static int waitpid(int pid) {
+    int[] status = new int[1];
+    while (true) {
+      if (LIBC.waitpid(pid, status, 0) == pid) {
+        return status[0];
+      }
+      int errno = RUNTIME.getLastError();
+      if (errno != Errno.EINTR) {
+        throw new SyscallException("waitpid(" + pid + ")", errno);
+      }
+    }
+  }
+
+  /** The shell convention for a wait status: the exit code, or 128 + the signal that killed it. */
+  public static int exitCode(int waitStatus) {
+    int signal = waitStatus & 0x7f;
+    return signal == 0 ? (waitStatus >> 8) & 0xff : 128 + signal;
+  }
+
   private static void check(int rc, String call) {
     if (rc != 0) {
       throw new SyscallException(call, RUNTIME.getLastError());
@@ -274,6 +372,7 @@ public final class Syscalls {
     public static final int EPERM = 1;
     public static final int ENOENT = 2;
     public static final int ESRCH = 3;
+    public static final int EINTR = 4;
     public static final int EBUSY = 16;
     public static final int EEXIST = 17;
     public static final int EINVAL = 22;

@@ -1,0 +1,54 @@
+package io.spawnlet.cri.oci;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RuntimeCommandTest {
+  @TempDir Path tmp;
+
+  private static CgroupLayout layout(CgroupLayout.Mode mode) {
+    return new CgroupLayout(
+        mode, List.of(Path.of("/sys/fs/cgroup/memory")), Path.of("/sys/fs/cgroup/unified"));
+  }
+
+  @Test
+  void crunOnHybridRunsThroughTheWrapper() throws Exception {
+    RuntimeHandler crun = RuntimeHandler.crun(tmp.resolve("root"));
+    RuntimeCommand command = RuntimeCommand.forHost(crun, layout(CgroupLayout.Mode.HYBRID), tmp);
+    assertThat(command.executable()).isEqualTo(tmp.resolve("bin/crun-v1-view"));
+    assertThat(Files.isExecutable(command.executable())).isTrue();
+    assertThat(Files.readString(command.executable()))
+        .contains("unshare --mount --propagation private")
+        .contains("umount /sys/fs/cgroup/unified")
+        .contains("/usr/bin/crun");
+    assertThat(command.argv(List.of("state", "x")))
+        .containsExactly(
+            command.executable().toString(),
+            "--root=" + tmp.resolve("root/crun"),
+            "--cgroup-manager=cgroupfs",
+            "state",
+            "x");
+  }
+
+  @Test
+  void crunOnV2AndRuncAnywhereRunDirectly() {
+    RuntimeCommand crun =
+        RuntimeCommand.forHost(RuntimeHandler.crun(tmp), layout(CgroupLayout.Mode.V2), tmp);
+    assertThat(crun.executable()).isEqualTo(Path.of("/usr/bin/crun"));
+    RuntimeCommand runc =
+        RuntimeCommand.forHost(RuntimeHandler.runc(tmp), layout(CgroupLayout.Mode.HYBRID), tmp);
+    assertThat(runc.executable()).isEqualTo(Path.of("/usr/bin/runc"));
+    assertThat(Files.exists(tmp.resolve("bin"))).isFalse();
+  }
+
+  @Test
+  void defaultHandlerName() {
+    assertThat(RuntimeHandler.resolveName("")).isEqualTo("crun");
+    assertThat(RuntimeHandler.resolveName("runc")).isEqualTo("runc");
+  }
+}
