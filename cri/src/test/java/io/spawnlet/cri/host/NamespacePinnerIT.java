@@ -143,6 +143,47 @@ class NamespacePinnerIT {
     assertThat(pinner.switchThreadGeneration()).isEqualTo(1);
   }
 
+  @Test
+  void unpinReachesMountNamespacesCopiedWhilePinned() throws Exception {
+    String id = randomId();
+    Path net = pinner.pin(id, "pod", ALL).network().orElseThrow();
+    // a mount namespace cloned now (as crun or any private-namespace service does) copies the pin
+    for (String propagation : new String[] {"unchanged", "slave"}) {
+      Process copy =
+          new ProcessBuilder("unshare", "--mount", "--propagation", propagation, "sleep", "1000")
+              .start();
+      try {
+        Path copyMountinfo = Path.of("/proc/" + copy.pid() + "/mountinfo");
+        Path ownMnt = Files.readSymbolicLink(Path.of("/proc/self/ns/mnt"));
+        org.awaitility.Awaitility.await()
+            .until(
+                () ->
+                    !Files.readSymbolicLink(Path.of("/proc/" + copy.pid() + "/ns/mnt"))
+                        .equals(ownMnt));
+        org.awaitility.Awaitility.await()
+            .until(() -> MountTable.read(copyMountinfo).isMountPoint(net));
+      } finally {
+        copies.add(copy);
+      }
+    }
+
+    pinner.unpin(id);
+
+    for (Process copy : copies) {
+      MountTable seen = MountTable.read(Path.of("/proc/" + copy.pid() + "/mountinfo"));
+      assertThat(seen.countAtOrBelow(pinner.root().resolve(id))).as("copy " + copy.pid()).isZero();
+    }
+  }
+
+  private final List<Process> copies = new java.util.ArrayList<>();
+
+  @AfterEach
+  void stopCopies() throws InterruptedException {
+    for (Process copy : copies) {
+      copy.destroyForcibly().waitFor();
+    }
+  }
+
   private static long openFds() throws IOException {
     try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
       return fds.count();
