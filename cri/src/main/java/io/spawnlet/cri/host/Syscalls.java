@@ -3,6 +3,7 @@ package io.spawnlet.cri.host;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Platform;
 import jnr.ffi.Runtime;
+import jnr.ffi.annotations.Out;
 import jnr.ffi.annotations.SaveError;
 
 /**
@@ -22,6 +23,7 @@ public final class Syscalls {
   public static final long MS_SLAVE = 1 << 19;
   public static final long MS_SHARED = 1 << 20;
 
+  public static final int O_RDONLY = 0;
   public static final int O_CLOEXEC = 0x80000;
   public static final int POLLIN = 1;
 
@@ -42,6 +44,9 @@ public final class Syscalls {
   public static final int CLONE_NEWUSER = 0x10000000;
   public static final int CLONE_NEWPID = 0x20000000;
   public static final int CLONE_NEWNET = 0x40000000;
+
+  /** statfs f_type of nsfs, the file system of /proc/PID/ns/* files and their bind mounts. */
+  public static final long NSFS_MAGIC = 0x6e736673L;
 
   private static final long SYS_PIDFD_OPEN = 434;
   private static final long SYS_PIDFD_GETFD = 438;
@@ -107,6 +112,15 @@ public final class Syscalls {
 
     @SaveError
     int waitpid(int pid, int[] status, int options);
+
+    @SaveError
+    int open(String path, int flags);
+
+    @SaveError
+    int rmdir(String path);
+
+    @SaveError
+    int statfs(String path, @Out byte[] buf);
   }
 
   private static final LibC LIBC =
@@ -361,6 +375,41 @@ public final class Syscalls {
     return signal == 0 ? (waitStatus >> 8) & 0xff : 128 + signal;
   }
 
+  /** Opens {@code path} read-only and close-on-exec; the caller closes the returned fd. */
+  public static int openReadOnly(String path) {
+    int fd = LIBC.open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      throw new SyscallException("open(" + path + ")", RUNTIME.getLastError());
+    }
+    return fd;
+  }
+
+  /**
+   * Removes the directory {@code path} with rmdir(2) (the only way to remove a cgroup); returns
+   * false (no error) if it did not exist.
+   */
+  public static boolean rmdir(String path) {
+    if (LIBC.rmdir(path) == 0) {
+      return true;
+    }
+    int errno = RUNTIME.getLastError();
+    if (errno == Errno.ENOENT) {
+      return false;
+    }
+    throw new SyscallException("rmdir(" + path + ")", errno);
+  }
+
+  /**
+   * The file system type ({@code f_type}, a magic number such as {@link #NSFS_MAGIC}) of the file
+   * system holding {@code path}. Reads the first field of {@code struct statfs}, which is a 64-bit
+   * word on the LP64 platforms spawnlet runs on (x86_64, aarch64).
+   */
+  public static long statfsType(String path) {
+    byte[] buf = new byte[256]; // struct statfs is 120 bytes on x86_64 and aarch64
+    check(LIBC.statfs(path, buf), "statfs(" + path + ")");
+    return java.nio.ByteBuffer.wrap(buf, 0, 8).order(java.nio.ByteOrder.nativeOrder()).getLong();
+  }
+
   private static void check(int rc, String call) {
     if (rc != 0) {
       throw new SyscallException(call, RUNTIME.getLastError());
@@ -376,6 +425,7 @@ public final class Syscalls {
     public static final int EBUSY = 16;
     public static final int EEXIST = 17;
     public static final int EINVAL = 22;
+    public static final int ENOTEMPTY = 39;
     public static final int ENOTSUP = 95;
 
     private Errno() {}

@@ -1,5 +1,9 @@
 package io.spawnlet.cri.oci;
 
+import io.spawnlet.cri.host.CgroupHierarchies;
+import io.spawnlet.cri.host.CgroupLayout;
+import java.util.Map;
+import java.util.Optional;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -15,9 +19,9 @@ import java.util.List;
  * keeps cgroup v2's "no processes in inner nodes" rule happy.
  */
 public final class MonitorCgroup {
-  private final CgroupLayout layout;
+  private final CgroupHierarchies layout;
 
-  public MonitorCgroup(CgroupLayout layout) {
+  public MonitorCgroup(CgroupHierarchies layout) {
     this.layout = layout;
   }
 
@@ -30,7 +34,7 @@ public final class MonitorCgroup {
   /** Creates the monitor cgroup in every hierarchy and moves {@code pid} into it. */
   public void enter(String cgroupParent, String containerId, int pid) {
     String relative = path(cgroupParent, containerId).substring(1);
-    for (Path mount : layout.mountPoints()) {
+    for (Path mount : layout.roots()) {
       Path dir = mount.resolve(relative);
       try {
         createWithCpuset(mount, dir);
@@ -49,7 +53,7 @@ public final class MonitorCgroup {
   public boolean remove(String cgroupParent, String containerId) {
     String relative = path(cgroupParent, containerId).substring(1);
     boolean all = true;
-    for (Path mount : layout.mountPoints()) {
+    for (Path mount : layout.roots()) {
       Path dir = mount.resolve(relative);
       try {
         Files.deleteIfExists(dir);

@@ -1,5 +1,9 @@
 package io.spawnlet.cri.oci;
 
+import io.spawnlet.cri.host.CgroupHierarchies;
+import io.spawnlet.cri.host.CgroupLayout;
+import java.util.Map;
+import java.util.Optional;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.spawnlet.cri.CriException;
@@ -45,7 +49,7 @@ public final class OciRuntime {
    * @param runDir this runtime's run directory: {@code exits/}, {@code sockets/} and the hybrid
    *     wrapper go there (e.g. /run/spawnlet/oci/crun)
    */
-  public static OciRuntime open(RuntimeHandler handler, CgroupLayout layout, Path runDir) {
+  public static OciRuntime open(RuntimeHandler handler, CgroupHierarchies layout, Path runDir) {
     RuntimeCommand command = RuntimeCommand.forHost(handler, layout, runDir);
     MonitorCgroup monitorCgroup = new MonitorCgroup(layout);
     Path exitDir = runDir.resolve("exits");

@@ -1,5 +1,9 @@
 package io.spawnlet.cri.oci;
 
+import io.spawnlet.cri.host.CgroupHierarchies;
+import io.spawnlet.cri.host.CgroupLayout;
+import java.util.Map;
+import java.util.Optional;
 import io.spawnlet.cri.store.AtomicFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -41,10 +45,11 @@ public final class RuntimeCommand {
    * Chooses the invocation for {@code handler} on a host with {@code layout}, writing the wrapper
    * under {@code runDir} when one is needed.
    */
-  public static RuntimeCommand forHost(RuntimeHandler handler, CgroupLayout layout, Path runDir) {
-    if (handler.isCrun() && layout.mode() == CgroupLayout.Mode.HYBRID) {
+  public static RuntimeCommand forHost(
+      RuntimeHandler handler, CgroupHierarchies layout, Path runDir) {
+    if (handler.isCrun() && layout.layout() == CgroupLayout.HYBRID) {
       return new RuntimeCommand(
-          handler, writeWrapper(handler, layout.unifiedMount(), runDir.resolve("bin")));
+          handler, writeWrapper(handler, layout.unified().orElseThrow(), runDir.resolve("bin")));
     }
     return new RuntimeCommand(handler, handler.runtimePath());
   }

@@ -1,7 +1,7 @@
 package io.spawnlet.cri.oci;
 
 import io.spawnlet.cri.CriException;
-import io.spawnlet.cri.host.CgroupLayout;
+import io.spawnlet.cri.host.CgroupHierarchies;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,7 +29,7 @@ public final class RuntimeHandlers implements AutoCloseable {
    *     binary's file name
    */
   public static RuntimeHandlers open(Map<String, Path> binaries, String defaultName, Path conmon,
-      CgroupLayout layout, Path runRoot) {
+      CgroupHierarchies layout, Path runRoot) {
     if (!binaries.containsKey(defaultName)) {
       throw new IllegalArgumentException("defaultRuntime \"" + defaultName
           + "\" is not one of the configured runtimes " + binaries.keySet());

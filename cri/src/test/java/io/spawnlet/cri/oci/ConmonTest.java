@@ -1,5 +1,9 @@
 package io.spawnlet.cri.oci;
 
+import io.spawnlet.cri.host.CgroupHierarchies;
+import io.spawnlet.cri.host.CgroupLayout;
+import java.util.Map;
+import java.util.Optional;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.spawnlet.cri.host.ProcessSpawner;
@@ -9,9 +13,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ConmonTest {
-  private final CgroupLayout layout =
-      new CgroupLayout(
-          CgroupLayout.Mode.V2, List.of(Path.of("/sys/fs/cgroup")), Path.of("/sys/fs/cgroup"));
+  private final CgroupHierarchies layout =
+      new CgroupHierarchies(CgroupLayout.V2, Map.of(), Optional.of(Path.of("/sys/fs/cgroup")));
   private final RuntimeCommand crun =
       RuntimeCommand.forHost(
           RuntimeHandler.crun(Path.of("/run/s/runtime")), layout, Path.of("/run/s/oci"));

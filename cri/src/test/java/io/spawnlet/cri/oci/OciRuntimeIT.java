@@ -1,5 +1,9 @@
 package io.spawnlet.cri.oci;
 
+import io.spawnlet.cri.host.CgroupHierarchies;
+import io.spawnlet.cri.host.CgroupLayout;
+import java.util.Map;
+import java.util.Optional;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -42,7 +46,7 @@ class OciRuntimeIT {
   private final String suffix = UUID.randomUUID().toString().substring(0, 8);
   private final String cgroupParent = "/spawnlet-it-" + suffix;
   private final List<Runnable> cleanups = new ArrayList<>();
-  private final CgroupLayout layout = CgroupLayout.detect();
+  private final CgroupHierarchies layout = CgroupHierarchies.detect();
   private Path dir;
   private Path rootfs;
   private SandboxContext sandbox;
@@ -115,7 +119,7 @@ class OciRuntimeIT {
         System.err.println("cleanup failed: " + e);
       }
     }
-    for (Path mount : layout.mountPoints()) {
+    for (Path mount : layout.roots()) {
       Path top = mount.resolve(cgroupParent.substring(1));
       if (Files.isDirectory(top)) {
         try (Stream<Path> tree = Files.walk(top)) {

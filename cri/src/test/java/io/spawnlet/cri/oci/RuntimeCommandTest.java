@@ -1,5 +1,9 @@
 package io.spawnlet.cri.oci;
 
+import io.spawnlet.cri.host.CgroupHierarchies;
+import io.spawnlet.cri.host.CgroupLayout;
+import java.util.Map;
+import java.util.Optional;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -11,15 +15,17 @@ import org.junit.jupiter.api.io.TempDir;
 class RuntimeCommandTest {
   @TempDir Path tmp;
 
-  private static CgroupLayout layout(CgroupLayout.Mode mode) {
-    return new CgroupLayout(
-        mode, List.of(Path.of("/sys/fs/cgroup/memory")), Path.of("/sys/fs/cgroup/unified"));
+  private static CgroupHierarchies layout(CgroupLayout mode) {
+    return new CgroupHierarchies(
+        mode,
+        Map.of("memory", Path.of("/sys/fs/cgroup/memory")),
+        Optional.of(Path.of("/sys/fs/cgroup/unified")));
   }
 
   @Test
   void crunOnHybridRunsThroughTheWrapper() throws Exception {
     RuntimeHandler crun = RuntimeHandler.crun(tmp.resolve("root"));
-    RuntimeCommand command = RuntimeCommand.forHost(crun, layout(CgroupLayout.Mode.HYBRID), tmp);
+    RuntimeCommand command = RuntimeCommand.forHost(crun, layout(CgroupLayout.HYBRID), tmp);
     assertThat(command.executable()).isEqualTo(tmp.resolve("bin/crun-v1-view"));
     assertThat(Files.isExecutable(command.executable())).isTrue();
     assertThat(Files.readString(command.executable()))
@@ -38,10 +44,10 @@ class RuntimeCommandTest {
   @Test
   void crunOnV2AndRuncAnywhereRunDirectly() {
     RuntimeCommand crun =
-        RuntimeCommand.forHost(RuntimeHandler.crun(tmp), layout(CgroupLayout.Mode.V2), tmp);
+        RuntimeCommand.forHost(RuntimeHandler.crun(tmp), layout(CgroupLayout.V2), tmp);
     assertThat(crun.executable()).isEqualTo(Path.of("/usr/bin/crun"));
     RuntimeCommand runc =
-        RuntimeCommand.forHost(RuntimeHandler.runc(tmp), layout(CgroupLayout.Mode.HYBRID), tmp);
+        RuntimeCommand.forHost(RuntimeHandler.runc(tmp), layout(CgroupLayout.HYBRID), tmp);
     assertThat(runc.executable()).isEqualTo(Path.of("/usr/bin/runc"));
     assertThat(Files.exists(tmp.resolve("bin"))).isFalse();
   }
