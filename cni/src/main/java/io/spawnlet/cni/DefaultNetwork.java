@@ -52,6 +52,7 @@ public record DefaultNetwork(String name, String bridge, String subnet, Path ipa
     ObjectNode ipam = (ObjectNode) bridgePlugin.get("ipam");
     ArrayNode ranges = ipam.putArray("ranges");
     ranges.addArray().addObject().put("subnet", subnet);
+    ipam.putArray("routes").addObject().put("dst", subnet.contains(":") ? "::/0" : "0.0.0.0/0");
     ipam.put("dataDir", ipamDataDir.toAbsolutePath().toString());
     return CniConfigLoader.parseList(root, Optional.empty());
   }
