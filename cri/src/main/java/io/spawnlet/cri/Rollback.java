@@ -6,9 +6,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Undo actions as data. Each creation step that makes something pushes how to unmake it; if a
- * later step fails, {@link #run} undoes in reverse order (each retried once), so a failed create
- * leaves nothing behind. On success the caller {@link #commit}s and the actions are dropped.
+ * Undo actions as data. Each creation step that makes something pushes how to unmake it; if a later
+ * step fails, {@link #run} undoes in reverse order (each retried once), so a failed create leaves
+ * nothing behind. On success the caller {@link #commit}s and the actions are dropped.
  */
 public final class Rollback implements AutoCloseable {
   /** One undo step. */

@@ -10,12 +10,14 @@ import io.spawnlet.cri.events.ContainerEvents;
 import io.spawnlet.cri.grpc.CriServer;
 import io.spawnlet.cri.grpc.ImageServiceEndpoint;
 import io.spawnlet.cri.grpc.RuntimeServiceEndpoint;
-import io.spawnlet.cri.host.CgroupLayout;
+import io.spawnlet.cri.host.CgroupAccounting;
+import io.spawnlet.cri.host.CgroupHierarchies;
 import io.spawnlet.cri.host.NamespacePinner;
 import io.spawnlet.cri.host.PodCgroups;
 import io.spawnlet.cri.image.ImageResolver;
 import io.spawnlet.cri.image.Images;
 import io.spawnlet.cri.info.RuntimeInfo;
+import io.spawnlet.cri.net.NetworkSettings;
 import io.spawnlet.cri.net.PodNetwork;
 import io.spawnlet.cri.oci.RuntimeHandlers;
 import io.spawnlet.cri.sandbox.PodSandboxQueries;
@@ -45,18 +47,25 @@ public final class SpawnletDaemon implements AutoCloseable {
   private final RuntimeHandlers handlers;
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  private SpawnletDaemon(CriServer server, RuntimeHandlers handlers) {
+  private final NamespacePinner pinner;
+
+  private SpawnletDaemon(CriServer server, RuntimeHandlers handlers, NamespacePinner pinner) {
     this.server = server;
     this.handlers = handlers;
+    this.pinner = pinner;
   }
 
   public static SpawnletDaemon start(DaemonConfig cfg, String version) throws IOException {
     long t0 = System.nanoTime();
     Files.createDirectories(cfg.root());
     Files.createDirectories(cfg.runRoot());
-    CgroupLayout cgroupLayout = CgroupLayout.detect();
-    log.info("spawnlet {} starting: root {}, run root {}, cgroups {}", version, cfg.root(),
-        cfg.runRoot(), cgroupLayout.mode());
+    CgroupHierarchies cgroupLayout = CgroupHierarchies.detect();
+    log.info(
+        "spawnlet {} starting: root {}, run root {}, cgroups {}",
+        version,
+        cfg.root(),
+        cfg.runRoot(),
+        cgroupLayout.layout());
 
     StateStore state = new StateStore(cfg.root());
     LayerStore layers = new LayerStore(cfg.root().resolve("storage"));
@@ -64,34 +73,60 @@ public final class SpawnletDaemon implements AutoCloseable {
     ContainerRootfs rootfs = new ContainerRootfs(cfg.root().resolve("storage"));
     PodCgroups cgroups = new PodCgroups(cgroupLayout);
     NamespacePinner pinner = new NamespacePinner(cfg.runRoot());
-    PodNetwork network = PodNetwork.fromConfig(cfg);
-    RuntimeHandlers handlers = RuntimeHandlers.open(cfg.runtimes(), cfg.defaultRuntime(),
-        cfg.conmon(), cgroupLayout, cfg.runRoot());
+    PodNetwork network =
+        new PodNetwork(
+            new NetworkSettings(
+                cfg.cniConfDirs(),
+                cfg.cniPluginDirs(),
+                cfg.root(),
+                true,
+                cfg.cniBridge(),
+                cfg.cniSubnet(),
+                java.time.Duration.ofMinutes(2)));
+    RuntimeHandlers handlers =
+        RuntimeHandlers.open(
+            cfg.runtimes(), cfg.defaultRuntime(), cfg.conmon(), cgroupLayout, cfg.runRoot());
 
     ContainerEvents events = new ContainerEvents();
     ContainerExits exits = new ContainerExits(state, events);
     SandboxLayout sandboxLayout = new SandboxLayout(cfg.root(), cfg.runRoot());
-    ContainerBundles bundles = new ContainerBundles(cfg.root(), handlers, layers, rootfs, cgroupLayout);
+    ContainerBundles bundles = new ContainerBundles(cfg.root(), state, handlers, layers, rootfs);
     ContainerLifecycle lifecycle = new ContainerLifecycle(state, handlers, bundles, exits, events);
-    ContainerQueries containerQueries = new ContainerQueries(state, bundles, cgroups);
+    ContainerQueries containerQueries =
+        new ContainerQueries(state, bundles, new CgroupAccounting(cgroupLayout));
     PodSandboxRunner runner =
         new PodSandboxRunner(state, sandboxLayout, pinner, cgroups, network, handlers);
     PodSandboxTeardown teardown =
         new PodSandboxTeardown(state, sandboxLayout, pinner, cgroups, network, lifecycle);
     PodSandboxQueries sandboxQueries = new PodSandboxQueries(state, containerQueries);
-    ContainerCreator creator = new ContainerCreator(state, new ImageResolver(imageStore), bundles,
-        sandboxLayout, events);
+    ContainerCreator creator =
+        new ContainerCreator(state, new ImageResolver(imageStore), bundles, sandboxLayout, events);
     Images images = new Images(imageStore, rootfs, state, cfg.root().resolve("storage"));
 
     AtomicBoolean ready = new AtomicBoolean();
-    CriServer server = CriServer.start(cfg.socket(), List.of(
-        new RuntimeServiceEndpoint(ready::get, new RuntimeInfo(version, handlers, network), runner,
-            teardown, sandboxQueries, creator, lifecycle, containerQueries, events),
-        new ImageServiceEndpoint(ready::get, images)));
+    CriServer server =
+        CriServer.start(
+            cfg.socket(),
+            List.of(
+                new RuntimeServiceEndpoint(
+                    ready::get,
+                    new RuntimeInfo(version, handlers, network),
+                    runner,
+                    teardown,
+                    sandboxQueries,
+                    creator,
+                    lifecycle,
+                    containerQueries,
+                    events),
+                new ImageServiceEndpoint(ready::get, images)));
     try {
       new StateRecovery(state, handlers, bundles, exits, pinner, teardown).recover();
-      handlers.watchExits((exit) -> exits.exited(exit.containerId(), exit.exitCode(),
-          exit.finishedAt().toEpochMilli() * 1_000_000L));
+      handlers.watchExits(
+          (exit) ->
+              exits.exited(
+                  exit.containerId(),
+                  exit.exitCode(),
+                  exit.finishedAt().toEpochMilli() * 1_000_000L));
     } catch (RuntimeException e) {
       server.close();
       handlers.close();
@@ -99,7 +134,7 @@ public final class SpawnletDaemon implements AutoCloseable {
     }
     ready.set(true);
     log.info("spawnlet ready in {} ms", (System.nanoTime() - t0) / 1_000_000);
-    return new SpawnletDaemon(server, handlers);
+    return new SpawnletDaemon(server, handlers, pinner);
   }
 
   public void awaitTermination() throws InterruptedException {
@@ -112,6 +147,7 @@ public final class SpawnletDaemon implements AutoCloseable {
     if (closed.compareAndSet(false, true)) {
       server.close();
       handlers.close();
+      pinner.releaseRootIfUnused();
     }
   }
 }

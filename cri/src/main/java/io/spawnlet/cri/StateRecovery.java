@@ -15,10 +15,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Start-up reconciliation after a restart or a {@code kill -9}: the records on disk are the
- * intent, conmon's exit files and the OCI runtime's state are the facts. Containers still running
- * keep running (same pid); exits that happened meanwhile are recorded with their codes; sandboxes
- * whose namespaces vanished (host reboot) become NOTREADY; leftovers no record owns are removed.
+ * Start-up reconciliation after a restart or a {@code kill -9}: the records on disk are the intent,
+ * conmon's exit files and the OCI runtime's state are the facts. Containers still running keep
+ * running (same pid); exits that happened meanwhile are recorded with their codes; sandboxes whose
+ * namespaces vanished (host reboot) become NOTREADY; leftovers no record owns are removed.
  */
 final class StateRecovery {
   private static final Logger log = LoggerFactory.getLogger(StateRecovery.class);
@@ -29,8 +29,13 @@ final class StateRecovery {
   private final NamespacePinner pinner;
   private final PodSandboxTeardown teardown;
 
-  StateRecovery(StateStore state, RuntimeHandlers handlers, ContainerBundles bundles,
-      ContainerExits exits, NamespacePinner pinner, PodSandboxTeardown teardown) {
+  StateRecovery(
+      StateStore state,
+      RuntimeHandlers handlers,
+      ContainerBundles bundles,
+      ContainerExits exits,
+      NamespacePinner pinner,
+      PodSandboxTeardown teardown) {
     this.state = state;
     this.handlers = handlers;
     this.bundles = bundles;
@@ -54,9 +59,13 @@ final class StateRecovery {
         continue;
       }
       var runtimeState = handlers.runtime(c.runtimeHandler()).state(c.id());
-      boolean alive = runtimeState.map(s -> s.status() != ContainerState.Status.STOPPED).orElse(false);
+      boolean alive =
+          runtimeState.map(s -> s.status() != ContainerState.Status.STOPPED).orElse(false);
       if (alive) {
-        log.info("container {} still {} (pid {})", c.id(), runtimeState.get().status(),
+        log.info(
+            "container {} still {} (pid {})",
+            c.id(),
+            runtimeState.get().status(),
             runtimeState.get().pid());
         continue;
       }
@@ -72,23 +81,24 @@ final class StateRecovery {
         continue;
       }
       if (pinner.find(s.id()).isEmpty()) {
-        log.warn("pod sandbox {} lost its namespaces (host rebooted?): marking it NOTREADY", s.id());
+        log.warn(
+            "pod sandbox {} lost its namespaces (host rebooted?): marking it NOTREADY", s.id());
         teardown.markLost(s);
       }
     }
   }
 
   private void removeLeftovers() {
-    Set<String> sandboxIds = state.sandboxes.all().stream().map(SandboxRecord::id)
-        .collect(Collectors.toSet());
+    Set<String> sandboxIds =
+        state.sandboxes.all().stream().map(SandboxRecord::id).collect(Collectors.toSet());
     for (String id : pinner.pinnedSandboxIds()) {
       if (!sandboxIds.contains(id)) {
         log.info("unpinning namespaces of unknown sandbox {}", id);
         pinner.unpin(id);
       }
     }
-    Set<String> containerIds = state.containers.all().stream().map(ContainerRecord::id)
-        .collect(Collectors.toSet());
+    Set<String> containerIds =
+        state.containers.all().stream().map(ContainerRecord::id).collect(Collectors.toSet());
     bundles.removeUnknown(containerIds);
   }
 }

@@ -14,8 +14,22 @@ public final class Validation {
   private static final Pattern ID = Pattern.compile("[a-f0-9]{1,64}");
   private static final int MAX_NAME = 253;
   private static final List<Path> FORBIDDEN_LOG_ROOTS =
-      List.of("/proc", "/sys", "/dev", "/etc", "/boot", "/usr", "/bin", "/sbin", "/lib", "/lib64",
-              "/run/spawnlet", "/var/lib/spawnlet").stream().map(Path::of).toList();
+      List.of(
+              "/proc",
+              "/sys",
+              "/dev",
+              "/etc",
+              "/boot",
+              "/usr",
+              "/bin",
+              "/sbin",
+              "/lib",
+              "/lib64",
+              "/run/spawnlet",
+              "/var/lib/spawnlet")
+          .stream()
+          .map(Path::of)
+          .toList();
 
   private Validation() {}
 
@@ -25,8 +39,11 @@ public final class Validation {
       throw CriException.invalid(field, "is required");
     }
     if (!ID.matcher(value).matches()) {
-      throw CriException.invalid(field, "\"" + printable(value)
-          + "\" is not a spawnlet id (1-64 lower-case hex characters, as listed by crictl pods/ps)");
+      throw CriException.invalid(
+          field,
+          "\""
+              + printable(value)
+              + "\" is not a spawnlet id (1-64 lower-case hex characters, as listed by crictl pods/ps)");
     }
     return value;
   }
@@ -40,22 +57,24 @@ public final class Validation {
       throw CriException.invalid(field, "is longer than " + MAX_NAME + " characters");
     }
     if (value.contains("/") || value.equals(".") || value.equals("..") || hasControl(value)) {
-      throw CriException.invalid(field, "\"" + printable(value)
-          + "\" must not contain '/', control characters or be '.'/'..'");
+      throw CriException.invalid(
+          field,
+          "\"" + printable(value) + "\" must not contain '/', control characters or be '.'/'..'");
     }
     return value;
   }
 
   public static void keyValues(String field, Map<String, String> kv) {
-    kv.forEach((k, v) -> {
-      if (k.isEmpty() || k.length() > 317 || hasControl(k)) {
-        throw CriException.invalid(field, "key \"" + printable(k)
-            + "\" must be 1-317 printable characters");
-      }
-      if (hasControl(v.replace("\n", "").replace("\t", ""))) {
-        throw CriException.invalid(field + "[" + k + "]", "value has control characters");
-      }
-    });
+    kv.forEach(
+        (k, v) -> {
+          if (k.isEmpty() || k.length() > 317 || hasControl(k)) {
+            throw CriException.invalid(
+                field, "key \"" + printable(k) + "\" must be 1-317 printable characters");
+          }
+          if (hasControl(v.replace("\n", "").replace("\t", ""))) {
+            throw CriException.invalid(field + "[" + k + "]", "value has control characters");
+          }
+        });
   }
 
   /** A pod's log directory: absolute, normalised, not inside a system or spawnlet directory. */
@@ -64,14 +83,25 @@ public final class Validation {
       return null;
     }
     Path p = Path.of(value);
-    if (!p.isAbsolute() || !p.normalize().equals(p) || value.contains("/../") || value.endsWith("/..")) {
-      throw CriException.invalid(field, "\"" + printable(value)
-          + "\" must be an absolute, normalised path (no '..'), e.g. /var/log/pods/<ns>_<name>_<uid>");
+    if (!p.isAbsolute()
+        || !p.normalize().equals(p)
+        || value.contains("/../")
+        || value.endsWith("/..")) {
+      throw CriException.invalid(
+          field,
+          "\""
+              + printable(value)
+              + "\" must be an absolute, normalised path (no '..'), e.g. /var/log/pods/<ns>_<name>_<uid>");
     }
     for (Path root : FORBIDDEN_LOG_ROOTS) {
       if (p.startsWith(root)) {
-        throw CriException.invalid(field, "\"" + value + "\" is inside " + root
-            + ", where spawnlet will not write logs; use a directory under /var/log/pods");
+        throw CriException.invalid(
+            field,
+            "\""
+                + value
+                + "\" is inside "
+                + root
+                + ", where spawnlet will not write logs; use a directory under /var/log/pods");
       }
     }
     if (p.getNameCount() == 0) {
@@ -91,8 +121,11 @@ public final class Validation {
     Path rel = Path.of(value);
     Path full = logDirectory.resolve(rel).normalize();
     if (rel.isAbsolute() || !full.startsWith(logDirectory) || full.equals(logDirectory)) {
-      throw CriException.invalid(field, "\"" + printable(value)
-          + "\" must be a relative path inside the pod's log_directory, e.g. <container>/0.log");
+      throw CriException.invalid(
+          field,
+          "\""
+              + printable(value)
+              + "\" must be a relative path inside the pod's log_directory, e.g. <container>/0.log");
     }
     return full;
   }

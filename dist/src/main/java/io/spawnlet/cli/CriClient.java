@@ -15,19 +15,24 @@ import runtime.v1.RuntimeServiceGrpc;
 
 /** A CRI client over the daemon's unix socket, for CLI commands that ask the daemon. */
 final class CriClient implements AutoCloseable {
-  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+  private final EventLoopGroup group =
+      new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
   private final ManagedChannel channel;
 
   CriClient(Path socket, CommandLine cmd) {
     if (!Files.exists(socket)) {
-      throw new CommandLine.ParameterException(cmd, "no spawnlet daemon socket at " + socket
-          + ": start one with 'spawnlet cri' or pass --socket");
+      throw new CommandLine.ParameterException(
+          cmd,
+          "no spawnlet daemon socket at "
+              + socket
+              + ": start one with 'spawnlet cri' or pass --socket");
     }
-    channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-        .eventLoopGroup(group)
-        .channelType(EpollDomainSocketChannel.class)
-        .usePlaintext()
-        .build();
+    channel =
+        NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+            .eventLoopGroup(group)
+            .channelType(EpollDomainSocketChannel.class)
+            .usePlaintext()
+            .build();
   }
 
   RuntimeServiceGrpc.RuntimeServiceBlockingStub runtime() {
@@ -35,7 +40,8 @@ final class CriClient implements AutoCloseable {
   }
 
   runtime.v1.ImageServiceGrpc.ImageServiceBlockingStub images() {
-    return runtime.v1.ImageServiceGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.MINUTES);
+    return runtime.v1.ImageServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(5, TimeUnit.MINUTES);
   }
 
   @Override

@@ -17,7 +17,9 @@ import picocli.CommandLine.Option;
       "Every option is also a key of the config file; options win."
     })
 final class CriCommand implements Callable<Integer> {
-  @Option(names = "--config", description = "YAML config file (default: ${DEFAULT-VALUE}).",
+  @Option(
+      names = "--config",
+      description = "YAML config file (default: ${DEFAULT-VALUE}).",
       defaultValue = "/etc/spawnlet/config.yaml")
   Path config;
 
@@ -30,16 +32,24 @@ final class CriCommand implements Callable<Integer> {
   @Option(names = "--run-root", description = "Runtime directory (default /run/spawnlet).")
   Path runRoot;
 
-  @Option(names = "--cni-conf-dir", description = "CNI config directory (repeatable; default /etc/cni/net.d).")
+  @Option(
+      names = "--cni-conf-dir",
+      description = "CNI config directory (repeatable; default /etc/cni/net.d).")
   List<Path> cniConfDirs;
 
-  @Option(names = "--cni-plugin-dir", description = "CNI plugin directory (repeatable; default /opt/cni/bin and /usr/lib/cni).")
+  @Option(
+      names = "--cni-plugin-dir",
+      description = "CNI plugin directory (repeatable; default /opt/cni/bin and /usr/lib/cni).")
   List<Path> cniPluginDirs;
 
-  @Option(names = "--cni-subnet", description = "Subnet of spawnlet's default network (default 10.89.0.0/16).")
+  @Option(
+      names = "--cni-subnet",
+      description = "Subnet of spawnlet's default network (default 10.89.0.0/16).")
   String cniSubnet;
 
-  @Option(names = "--cni-bridge", description = "Bridge of spawnlet's default network (default spawnlet0).")
+  @Option(
+      names = "--cni-bridge",
+      description = "Bridge of spawnlet's default network (default spawnlet0).")
   String cniBridge;
 
   @Option(names = "--runtime", description = "Default OCI runtime: crun or runc (default crun).")
@@ -51,8 +61,19 @@ final class CriCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     DaemonConfig file = DaemonConfig.load(config);
-    DaemonConfig flags = new DaemonConfig(socket, root, runRoot, cniConfDirs, cniPluginDirs,
-        cniSubnet, cniBridge, runtime, null, null, logLevel);
+    DaemonConfig flags =
+        new DaemonConfig(
+            socket,
+            root,
+            runRoot,
+            cniConfDirs,
+            cniPluginDirs,
+            cniSubnet,
+            cniBridge,
+            runtime,
+            null,
+            null,
+            logLevel);
     DaemonConfig effective = file.overlay(flags);
     Logging.setLevel(effective.logLevel());
     try (SpawnletDaemon daemon = SpawnletDaemon.start(effective, VersionCommand.version())) {

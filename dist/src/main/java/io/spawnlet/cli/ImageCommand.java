@@ -15,7 +15,9 @@ import runtime.v1.ListImagesRequest;
 import runtime.v1.RemoveImageRequest;
 
 /** {@code spawnlet image}: import, list and remove images of the node's store. */
-@Command(name = "image", mixinStandardHelpOptions = true,
+@Command(
+    name = "image",
+    mixinStandardHelpOptions = true,
     description = "Manage images in spawnlet's store.",
     subcommands = {ImageCommand.Import.class, ImageCommand.Ls.class, ImageCommand.Rm.class})
 final class ImageCommand implements Runnable {
@@ -23,24 +25,34 @@ final class ImageCommand implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(),
-        "Missing subcommand: import, ls or rm (try 'spawnlet image --help')");
+    throw new CommandLine.ParameterException(
+        spec.commandLine(), "Missing subcommand: import, ls or rm (try 'spawnlet image --help')");
   }
 
   /** Works on the store directly (file-locked), so the daemon need not run. */
-  @Command(name = "import", mixinStandardHelpOptions = true,
-      description = {"Import an image into the store.",
-          "SRC: an OCI layout directory (DIR or DIR:tag, e.g. from 'skopeo copy ... oci:DIR:tag'),",
-          "an OCI archive tar, a root filesystem directory (debootstrap/mmdebstrap), or a",
-          "root filesystem tarball (.tar, .tar.gz, .tar.zst)."})
+  @Command(
+      name = "import",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Import an image into the store.",
+        "SRC: an OCI layout directory (DIR or DIR:tag, e.g. from 'skopeo copy ... oci:DIR:tag'),",
+        "an OCI archive tar, a root filesystem directory (debootstrap/mmdebstrap), or a",
+        "root filesystem tarball (.tar, .tar.gz, .tar.zst)."
+      })
   static final class Import implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "SRC") String source;
+    @Parameters(index = "0", paramLabel = "SRC")
+    String source;
 
-    @Option(names = "--name", required = true, paramLabel = "REF",
+    @Option(
+        names = "--name",
+        required = true,
+        paramLabel = "REF",
         description = "Reference to tag the image with, e.g. docker.io/library/debian:bookworm.")
     String name;
 
-    @Option(names = "--root", defaultValue = "/var/lib/spawnlet",
+    @Option(
+        names = "--root",
+        defaultValue = "/var/lib/spawnlet",
         description = "spawnlet state directory (default: ${DEFAULT-VALUE}).")
     Path root;
 
@@ -54,9 +66,14 @@ final class ImageCommand implements Runnable {
     }
   }
 
-  @Command(name = "ls", mixinStandardHelpOptions = true, description = "List images (asks the daemon).")
+  @Command(
+      name = "ls",
+      mixinStandardHelpOptions = true,
+      description = "List images (asks the daemon).")
   static final class Ls implements Callable<Integer> {
-    @Option(names = "--socket", defaultValue = "/run/spawnlet/cri.sock") Path socket;
+    @Option(names = "--socket", defaultValue = "/run/spawnlet/cri.sock")
+    Path socket;
+
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
@@ -79,18 +96,28 @@ final class ImageCommand implements Runnable {
     }
   }
 
-  @Command(name = "rm", mixinStandardHelpOptions = true,
-      description = "Remove an image by reference or id (asks the daemon; refused while a container uses it).")
+  @Command(
+      name = "rm",
+      mixinStandardHelpOptions = true,
+      description =
+          "Remove an image by reference or id (asks the daemon; refused while a container uses it).")
   static final class Rm implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "REF") String ref;
-    @Option(names = "--socket", defaultValue = "/run/spawnlet/cri.sock") Path socket;
+    @Parameters(index = "0", paramLabel = "REF")
+    String ref;
+
+    @Option(names = "--socket", defaultValue = "/run/spawnlet/cri.sock")
+    Path socket;
+
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
       try (CriClient cri = new CriClient(socket, spec.commandLine())) {
-        cri.images().removeImage(RemoveImageRequest.newBuilder()
-            .setImage(ImageSpec.newBuilder().setImage(ref)).build());
+        cri.images()
+            .removeImage(
+                RemoveImageRequest.newBuilder()
+                    .setImage(ImageSpec.newBuilder().setImage(ref))
+                    .build());
       }
       System.out.println("removed " + ref);
       return 0;

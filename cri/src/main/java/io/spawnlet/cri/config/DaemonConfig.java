@@ -64,8 +64,13 @@ public record DaemonConfig(
     try {
       read = yaml.readValue(file.toFile(), DaemonConfig.class);
     } catch (IOException e) {
-      throw new IOException("cannot read config " + file + ": " + e.getMessage()
-          + " (see docs/ARCHITECTURE.md for the keys)", e);
+      throw new IOException(
+          "cannot read config "
+              + file
+              + ": "
+              + e.getMessage()
+              + " (see docs/ARCHITECTURE.md for the keys)",
+          e);
     }
     return read == null ? base : base.overlay(read);
   }

@@ -7,7 +7,6 @@ import io.spawnlet.cri.Rollback;
 import io.spawnlet.cri.Validation;
 import io.spawnlet.cri.events.ContainerEvents;
 import io.spawnlet.cri.image.ImageResolver;
-import io.spawnlet.cri.oci.RuntimeHandlers;
 import io.spawnlet.cri.sandbox.PodSandboxQueries;
 import io.spawnlet.cri.sandbox.SandboxLayout;
 import io.spawnlet.cri.store.ContainerRecord;
@@ -24,9 +23,9 @@ import runtime.v1.CreateContainerResponse;
 import runtime.v1.Mount;
 
 /**
- * CreateContainer: validate, reserve the name, resolve the image, make the root filesystem
- * (overlay over the shared layers), write the OCI bundle, and have conmon + the OCI runtime create
- * the container (its process exists, stopped before the user's program, until StartContainer).
+ * CreateContainer: validate, reserve the name, resolve the image, make the root filesystem (overlay
+ * over the shared layers), write the OCI bundle, and have conmon + the OCI runtime create the
+ * container (its process exists, stopped before the user's program, until StartContainer).
  */
 public final class ContainerCreator {
   private static final Logger log = LoggerFactory.getLogger(ContainerCreator.class);
@@ -34,16 +33,18 @@ public final class ContainerCreator {
   private final StateStore state;
   private final ImageResolver images;
   private final ContainerBundles bundles;
-  private final RuntimeHandlers handlers;
   private final SandboxLayout sandboxLayout;
   private final ContainerEvents events;
 
-  public ContainerCreator(StateStore state, ImageResolver images, ContainerBundles bundles,
-      RuntimeHandlers handlers, SandboxLayout sandboxLayout, ContainerEvents events) {
+  public ContainerCreator(
+      StateStore state,
+      ImageResolver images,
+      ContainerBundles bundles,
+      SandboxLayout sandboxLayout,
+      ContainerEvents events) {
     this.state = state;
     this.images = images;
     this.bundles = bundles;
-    this.handlers = handlers;
     this.sandboxLayout = sandboxLayout;
     this.events = events;
   }
@@ -53,12 +54,15 @@ public final class ContainerCreator {
     ContainerConfig config = req.getConfig();
     validate(req);
     if (sandbox.state() != SandboxRecord.State.READY) {
-      throw CriException.precondition("pod sandbox " + sandbox.id()
-          + " is not ready (stopped): containers can only be created in a running sandbox");
+      throw CriException.precondition(
+          "pod sandbox "
+              + sandbox.id()
+              + " is not ready (stopped): containers can only be created in a running sandbox");
     }
     var image = images.resolve("config.image.image", config.getImage().getImage());
     var sandboxConfig = PodSandboxQueries.config(sandbox);
-    Path logDir = Validation.logDirectory("sandbox_config.log_directory", sandboxConfig.getLogDirectory());
+    Path logDir =
+        Validation.logDirectory("sandbox_config.log_directory", sandboxConfig.getLogDirectory());
     Path logPath = Validation.logPath("config.log_path", logDir, config.getLogPath());
 
     String id = Ids.newId();
@@ -67,19 +71,47 @@ public final class ContainerCreator {
     state.containerNames.reserve(unique, id);
     try (Rollback undo = new Rollback("container " + md.getName())) {
       undo.push("release name", () -> state.containerNames.release(unique, id));
-      log.info("CreateContainer {} in pod {}: id {}, image {}", md.getName(), sandbox.id(), id,
+      log.info(
+          "CreateContainer {} in pod {}: id {}, image {}",
+          md.getName(),
+          sandbox.id(),
+          id,
           image.id());
-      int pid = bundles.create(id, sandbox, sandboxConfig, config, image, logPath,
-          sandboxLayout.files(sandbox.id()), undo);
-      ContainerRecord rec = new ContainerRecord(id, sandbox.id(), md.getName(), md.getAttempt(),
-          config.getLabelsMap(), config.getAnnotationsMap(), toJson(config),
-          config.getImage().getImage(), image.id(), sandbox.runtimeHandler(),
-          logPath == null ? "" : logPath.toString(), System.currentTimeMillis() * 1_000_000L, 0, 0,
-          0, pid, "", "");
+      int pid =
+          bundles.create(
+              id,
+              sandbox,
+              sandboxConfig,
+              config,
+              image,
+              logPath,
+              sandboxLayout.files(sandbox.id()),
+              undo);
+      ContainerRecord rec =
+          new ContainerRecord(
+              id,
+              sandbox.id(),
+              md.getName(),
+              md.getAttempt(),
+              config.getLabelsMap(),
+              config.getAnnotationsMap(),
+              toJson(config),
+              config.getImage().getImage(),
+              image.id(),
+              sandbox.runtimeHandler(),
+              logPath == null ? "" : logPath.toString(),
+              System.currentTimeMillis() * 1_000_000L,
+              0,
+              0,
+              0,
+              pid,
+              bundles.stopSignal(config, image),
+              "",
+              "");
       state.containers.put(rec);
       undo.commit();
-      events.publish(() -> ContainerEvents.event(id, ContainerEventType.CONTAINER_CREATED_EVENT)
-          .build());
+      events.publish(
+          () -> ContainerEvents.event(id, ContainerEventType.CONTAINER_CREATED_EVENT).build());
       return CreateContainerResponse.newBuilder().setContainerId(id).build();
     }
   }
@@ -102,12 +134,12 @@ public final class ContainerCreator {
       Mount m = c.getMounts(i);
       String f = "config.mounts[" + i + "]";
       if (!m.getContainerPath().startsWith("/")) {
-        throw CriException.invalid(f + ".container_path", "\"" + m.getContainerPath()
-            + "\" must be an absolute path");
+        throw CriException.invalid(
+            f + ".container_path", "\"" + m.getContainerPath() + "\" must be an absolute path");
       }
       if (!m.getHostPath().startsWith("/")) {
-        throw CriException.invalid(f + ".host_path", "\"" + m.getHostPath()
-            + "\" must be an absolute path");
+        throw CriException.invalid(
+            f + ".host_path", "\"" + m.getHostPath() + "\" must be an absolute path");
       }
     }
     for (int i = 0; i < c.getEnvsCount(); i++) {

@@ -34,15 +34,16 @@ public final class ContainerExits {
   public void exited(String id, int exitCode, long finishedAtNanos) {
     String reason = exitCode == 0 ? "Completed" : "Error";
     var updated = state.containers.update(id, c -> c.exited(finishedAtNanos, exitCode, reason, ""));
-    updated.ifPresent(c -> {
-      log.info("container {} exited with code {}", id, c.exitCode());
-      events.publish(() -> ContainerEvents.event(id, ContainerEventType.CONTAINER_STOPPED_EVENT)
-          .build());
-      CompletableFuture<ContainerRecord> w = waiters.remove(id);
-      if (w != null) {
-        w.complete(c);
-      }
-    });
+    updated.ifPresent(
+        c -> {
+          log.info("container {} exited with code {}", id, c.exitCode());
+          events.publish(
+              () -> ContainerEvents.event(id, ContainerEventType.CONTAINER_STOPPED_EVENT).build());
+          CompletableFuture<ContainerRecord> w = waiters.remove(id);
+          if (w != null) {
+            w.complete(c);
+          }
+        });
   }
 
   /** Waits until the container's exit is recorded; true if it was within {@code timeout}. */
@@ -51,7 +52,8 @@ public final class ContainerExits {
     if (cur.isEmpty() || cur.get().state() == ContainerRecord.State.EXITED) {
       return true;
     }
-    CompletableFuture<ContainerRecord> f = waiters.computeIfAbsent(id, k -> new CompletableFuture<>());
+    CompletableFuture<ContainerRecord> f =
+        waiters.computeIfAbsent(id, k -> new CompletableFuture<>());
     // The exit may have been recorded between the check and the registration.
     cur = state.containers.get(id);
     if (cur.isEmpty() || cur.get().state() == ContainerRecord.State.EXITED) {

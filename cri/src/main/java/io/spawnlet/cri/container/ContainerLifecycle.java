@@ -25,11 +25,15 @@ import runtime.v1.StopContainerResponse;
 import runtime.v1.UpdateContainerResourcesRequest;
 import runtime.v1.UpdateContainerResourcesResponse;
 
-/** StartContainer, StopContainer, RemoveContainer, ExecSync, UpdateContainerResources, ReopenContainerLog. */
+/**
+ * StartContainer, StopContainer, RemoveContainer, ExecSync, UpdateContainerResources,
+ * ReopenContainerLog.
+ */
 public final class ContainerLifecycle {
   private static final Logger log = LoggerFactory.getLogger(ContainerLifecycle.class);
   static final int SIGKILL = 9;
   static final int SIGTERM = 15;
+
   /** How long to wait for conmon to report an exit after SIGKILL before asking the runtime. */
   private static final Duration KILL_GRACE = Duration.ofSeconds(10);
 
@@ -39,8 +43,12 @@ public final class ContainerLifecycle {
   private final ContainerExits exits;
   private final ContainerEvents events;
 
-  public ContainerLifecycle(StateStore state, RuntimeHandlers handlers, ContainerBundles bundles,
-      ContainerExits exits, ContainerEvents events) {
+  public ContainerLifecycle(
+      StateStore state,
+      RuntimeHandlers handlers,
+      ContainerBundles bundles,
+      ContainerExits exits,
+      ContainerEvents events) {
     this.state = state;
     this.handlers = handlers;
     this.bundles = bundles;
@@ -51,24 +59,30 @@ public final class ContainerLifecycle {
   public StartContainerResponse start(StartContainerRequest req) {
     ContainerRecord c = state.container("container_id", req.getContainerId());
     if (c.state() != ContainerRecord.State.CREATED) {
-      throw CriException.precondition("container " + c.id() + " is " + c.state()
-          + ": only a CREATED container can be started (create a new one to run it again)");
+      throw CriException.precondition(
+          "container "
+              + c.id()
+              + " is "
+              + c.state()
+              + ": only a CREATED container can be started (create a new one to run it again)");
     }
     OciRuntime runtime = handlers.runtime(c.runtimeHandler());
     try {
       runtime.start(c.id());
     } catch (RuntimeException e) {
-      state.containers.update(c.id(), r -> r.exited(System.currentTimeMillis() * 1_000_000L, 128,
-          "StartError", e.getMessage()));
+      state.containers.update(
+          c.id(),
+          r ->
+              r.exited(System.currentTimeMillis() * 1_000_000L, 128, "StartError", e.getMessage()));
       throw e;
     }
     long now = System.currentTimeMillis() * 1_000_000L;
-    state.containers.update(c.id(), r -> r.state() == ContainerRecord.State.CREATED
-        ? r.started(now, r.pid()) : r);
+    state.containers.update(
+        c.id(), r -> r.state() == ContainerRecord.State.CREATED ? r.started(now, r.pid()) : r);
     // A program that exits at once may have been reported before startedAt was written.
     bundles.exitCodeIfExited(c.id()).ifPresent(code -> exits.exited(c.id(), code, now));
-    events.publish(() -> ContainerEvents.event(c.id(), ContainerEventType.CONTAINER_STARTED_EVENT)
-        .build());
+    events.publish(
+        () -> ContainerEvents.event(c.id(), ContainerEventType.CONTAINER_STARTED_EVENT).build());
     log.info("container {} started (pid {})", c.id(), c.pid());
     return StartContainerResponse.getDefaultInstance();
   }
@@ -86,8 +100,9 @@ public final class ContainerLifecycle {
     }
     OciRuntime runtime = handlers.runtime(c.runtimeHandler());
     if (!timeout.isZero()) {
-      int signal = bundles.stopSignal(c);
-      log.info("stopping container {} with signal {}, grace {}s", c.id(), signal, timeout.toSeconds());
+      int signal = c.stopSignal() > 0 ? c.stopSignal() : SIGTERM;
+      log.info(
+          "stopping container {} with signal {}, grace {}s", c.id(), signal, timeout.toSeconds());
       if (signalIfAlive(runtime, c, signal) && exits.await(c.id(), timeout)) {
         return;
       }
@@ -106,9 +121,11 @@ public final class ContainerLifecycle {
       return true;
     } catch (CriException e) {
       if (e.kind() == CriException.Kind.NOT_FOUND) {
-        bundles.exitCodeIfExited(c.id()).ifPresentOrElse(
-            code -> exits.exited(c.id(), code, System.currentTimeMillis() * 1_000_000L),
-            () -> exits.exited(c.id(), 137, System.currentTimeMillis() * 1_000_000L));
+        bundles
+            .exitCodeIfExited(c.id())
+            .ifPresentOrElse(
+                code -> exits.exited(c.id(), code, System.currentTimeMillis() * 1_000_000L),
+                () -> exits.exited(c.id(), 137, System.currentTimeMillis() * 1_000_000L));
         return false;
       }
       // "container not running": it exited meanwhile; the exit monitor will record it.
@@ -131,9 +148,10 @@ public final class ContainerLifecycle {
     }
     bundles.delete(c);
     state.containers.remove(c.id());
-    state.containerNames.release(StateStore.containerName(c.sandboxId(), c.name(), c.attempt()), c.id());
-    events.publish(() -> ContainerEvents.event(c.id(), ContainerEventType.CONTAINER_DELETED_EVENT)
-        .build());
+    state.containerNames.release(
+        StateStore.containerName(c.sandboxId(), c.name(), c.attempt()), c.id());
+    events.publish(
+        () -> ContainerEvents.event(c.id(), ContainerEventType.CONTAINER_DELETED_EVENT).build());
     log.info("container {} removed", c.id());
   }
 
@@ -154,10 +172,11 @@ public final class ContainerLifecycle {
       throw CriException.invalid("cmd", "is required");
     }
     if (c.state() != ContainerRecord.State.RUNNING) {
-      throw CriException.precondition("container " + c.id() + " is " + c.state()
-          + ": ExecSync needs a running container");
+      throw CriException.precondition(
+          "container " + c.id() + " is " + c.state() + ": ExecSync needs a running container");
     }
-    Duration timeout = req.getTimeout() > 0 ? Duration.ofSeconds(req.getTimeout()) : null;
+    // CRI: timeout 0 means no timeout.
+    Duration timeout = Duration.ofSeconds(Math.max(0, req.getTimeout()));
     var result = handlers.runtime(c.runtimeHandler()).execSync(c.id(), req.getCmdList(), timeout);
     return ExecSyncResponse.newBuilder()
         .setExitCode(result.exitCode())

@@ -12,9 +12,9 @@ import runtime.v1.ContainerEventType;
 
 /**
  * The GetContainerEvents stream (the kubelet's "evented PLEG"). Each subscriber gets its own
- * bounded queue drained by a virtual thread, so one slow client never blocks a container
- * operation; a client that falls 1000 events behind is disconnected and re-lists, as the kubelet
- * does after a stream error.
+ * bounded queue drained by a virtual thread, so one slow client never blocks a container operation;
+ * a client that falls 1000 events behind is disconnected and re-lists, as the kubelet does after a
+ * stream error.
  */
 public final class ContainerEvents {
   private static final Logger log = LoggerFactory.getLogger(ContainerEvents.class);
@@ -35,8 +35,7 @@ public final class ContainerEvents {
     }
   }
 
-  public static ContainerEventResponse.Builder event(
-      String containerId, ContainerEventType type) {
+  public static ContainerEventResponse.Builder event(String containerId, ContainerEventType type) {
     return ContainerEventResponse.newBuilder()
         .setContainerId(containerId)
         .setContainerEventType(type)
@@ -88,9 +87,10 @@ public final class ContainerEvents {
       subscribers.remove(this);
       if (!out.isCancelled()) {
         try {
-          out.onError(io.grpc.Status.ABORTED
-              .withDescription("event stream closed by spawnlet; re-subscribe and re-list")
-              .asRuntimeException());
+          out.onError(
+              io.grpc.Status.ABORTED
+                  .withDescription("event stream closed by spawnlet; re-subscribe and re-list")
+                  .asRuntimeException());
         } catch (RuntimeException ignored) {
           // the stream is already gone
         }

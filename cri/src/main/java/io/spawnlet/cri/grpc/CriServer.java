@@ -26,9 +26,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The CRI endpoint: gRPC over a unix socket with netty's epoll transport. Owns the socket file:
- * one daemon per socket (a lock file beside it), a stale socket left by a dead daemon is replaced,
- * a live one is never stolen.
+ * The CRI endpoint: gRPC over a unix socket with netty's epoll transport. Owns the socket file: one
+ * daemon per socket (a lock file beside it), a stale socket left by a dead daemon is replaced, a
+ * live one is never stolen.
  */
 public final class CriServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CriServer.class);
@@ -41,7 +41,8 @@ public final class CriServer implements AutoCloseable {
   private final ExecutorService executor;
   private final Server server;
 
-  private CriServer(Path socket, FileChannel lockChannel, FileLock lock, List<BindableService> services)
+  private CriServer(
+      Path socket, FileChannel lockChannel, FileLock lock, List<BindableService> services)
       throws IOException {
     this.socket = socket;
     this.lockChannel = lockChannel;
@@ -66,12 +67,17 @@ public final class CriServer implements AutoCloseable {
   public static CriServer start(Path socket, List<BindableService> services) throws IOException {
     Files.createDirectories(socket.toAbsolutePath().getParent());
     Path lockFile = socket.resolveSibling(socket.getFileName() + ".lock");
-    FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    FileChannel ch =
+        FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
     FileLock lock = ch.tryLock();
     if (lock == null) {
       ch.close();
-      throw new IOException("another spawnlet daemon owns " + socket + " (lock " + lockFile
-          + " is held): stop it first, or give this one another --socket");
+      throw new IOException(
+          "another spawnlet daemon owns "
+              + socket
+              + " (lock "
+              + lockFile
+              + " is held): stop it first, or give this one another --socket");
     }
     try {
       replaceStaleSocket(socket);
@@ -88,8 +94,10 @@ public final class CriServer implements AutoCloseable {
       return;
     }
     if (!Files.isRegularFile(socket) && !Files.isDirectory(socket) && acceptsConnections(socket)) {
-      throw new IOException("something else is listening on " + socket
-          + ": stop it, or give spawnlet another --socket");
+      throw new IOException(
+          "something else is listening on "
+              + socket
+              + ": stop it, or give spawnlet another --socket");
     }
     if (Files.isDirectory(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       throw new IOException(socket + " is a directory; remove it or choose another --socket");

@@ -16,11 +16,17 @@ final class GrpcErrors {
       return codeOf(e.kind()).withDescription(e.getMessage()).withCause(e).asRuntimeException();
     }
     if (t instanceof IllegalArgumentException e) {
-      return Status.INVALID_ARGUMENT.withDescription(e.getMessage()).withCause(e).asRuntimeException();
+      return Status.INVALID_ARGUMENT
+          .withDescription(e.getMessage())
+          .withCause(e)
+          .asRuntimeException();
     }
     return Status.INTERNAL
-        .withDescription(t.getClass().getSimpleName() + ": " + t.getMessage()
-            + " (see the spawnlet daemon log for details)")
+        .withDescription(
+            t.getClass().getSimpleName()
+                + ": "
+                + t.getMessage()
+                + " (see the spawnlet daemon log for details)")
         .withCause(t)
         .asRuntimeException();
   }

@@ -22,9 +22,11 @@ final class RpcCalls {
 
   <T> void unary(String method, Object request, StreamObserver<T> out, Callable<T> call) {
     if (!ready.getAsBoolean()) {
-      out.onError(Status.UNAVAILABLE
-          .withDescription("spawnlet is recovering its state after a restart; retry in a moment")
-          .asRuntimeException());
+      out.onError(
+          Status.UNAVAILABLE
+              .withDescription(
+                  "spawnlet is recovering its state after a restart; retry in a moment")
+              .asRuntimeException());
       return;
     }
     long start = System.nanoTime();
@@ -36,7 +38,10 @@ final class RpcCalls {
       if (status.getStatus().getCode() == Status.Code.INTERNAL) {
         log.error("{} failed: {}", method, status.getStatus().getDescription(), t);
       } else if (log.isDebugEnabled()) {
-        log.debug("{} -> {}: {}", method, status.getStatus().getCode(),
+        log.debug(
+            "{} -> {}: {}",
+            method,
+            status.getStatus().getCode(),
             status.getStatus().getDescription());
       }
       out.onError(status);

@@ -72,7 +72,8 @@ public final class RuntimeServiceEndpoint extends RuntimeServiceGrpc.RuntimeServ
   }
 
   @Override
-  public void stopPodSandbox(StopPodSandboxRequest req, StreamObserver<StopPodSandboxResponse> out) {
+  public void stopPodSandbox(
+      StopPodSandboxRequest req, StreamObserver<StopPodSandboxResponse> out) {
     rpc.unary("StopPodSandbox", req, out, () -> sandboxTeardown.stop(req));
   }
 
@@ -89,12 +90,14 @@ public final class RuntimeServiceEndpoint extends RuntimeServiceGrpc.RuntimeServ
   }
 
   @Override
-  public void listPodSandbox(ListPodSandboxRequest req, StreamObserver<ListPodSandboxResponse> out) {
+  public void listPodSandbox(
+      ListPodSandboxRequest req, StreamObserver<ListPodSandboxResponse> out) {
     rpc.unary("ListPodSandbox", req, out, () -> sandboxQueries.list(req));
   }
 
   @Override
-  public void podSandboxStats(PodSandboxStatsRequest req, StreamObserver<PodSandboxStatsResponse> out) {
+  public void podSandboxStats(
+      PodSandboxStatsRequest req, StreamObserver<PodSandboxStatsResponse> out) {
     rpc.unary("PodSandboxStats", req, out, () -> sandboxQueries.stats(req));
   }
 
@@ -117,12 +120,14 @@ public final class RuntimeServiceEndpoint extends RuntimeServiceGrpc.RuntimeServ
   }
 
   @Override
-  public void createContainer(CreateContainerRequest req, StreamObserver<CreateContainerResponse> out) {
+  public void createContainer(
+      CreateContainerRequest req, StreamObserver<CreateContainerResponse> out) {
     rpc.unary("CreateContainer", req, out, () -> containerCreator.create(req));
   }
 
   @Override
-  public void startContainer(StartContainerRequest req, StreamObserver<StartContainerResponse> out) {
+  public void startContainer(
+      StartContainerRequest req, StreamObserver<StartContainerResponse> out) {
     rpc.unary("StartContainer", req, out, () -> containers.start(req));
   }
 
@@ -132,22 +137,26 @@ public final class RuntimeServiceEndpoint extends RuntimeServiceGrpc.RuntimeServ
   }
 
   @Override
-  public void removeContainer(RemoveContainerRequest req, StreamObserver<RemoveContainerResponse> out) {
+  public void removeContainer(
+      RemoveContainerRequest req, StreamObserver<RemoveContainerResponse> out) {
     rpc.unary("RemoveContainer", req, out, () -> containers.remove(req));
   }
 
   @Override
-  public void containerStatus(ContainerStatusRequest req, StreamObserver<ContainerStatusResponse> out) {
+  public void containerStatus(
+      ContainerStatusRequest req, StreamObserver<ContainerStatusResponse> out) {
     rpc.unary("ContainerStatus", req, out, () -> containerQueries.status(req));
   }
 
   @Override
-  public void listContainers(ListContainersRequest req, StreamObserver<ListContainersResponse> out) {
+  public void listContainers(
+      ListContainersRequest req, StreamObserver<ListContainersResponse> out) {
     rpc.unary("ListContainers", req, out, () -> containerQueries.list(req));
   }
 
   @Override
-  public void containerStats(ContainerStatsRequest req, StreamObserver<ContainerStatsResponse> out) {
+  public void containerStats(
+      ContainerStatsRequest req, StreamObserver<ContainerStatsResponse> out) {
     rpc.unary("ContainerStats", req, out, () -> containerQueries.stats(req));
   }
 
@@ -202,14 +211,14 @@ public final class RuntimeServiceEndpoint extends RuntimeServiceGrpc.RuntimeServ
   }
 
   @Override
-  public void getContainerEvents(
-      GetEventsRequest req, StreamObserver<ContainerEventResponse> out) {
+  public void getContainerEvents(GetEventsRequest req, StreamObserver<ContainerEventResponse> out) {
     events.subscribe((io.grpc.stub.ServerCallStreamObserver<ContainerEventResponse>) out);
   }
 
   private static void unimplemented(String what, StreamObserver<?> out) {
-    out.onError(Status.UNIMPLEMENTED
-        .withDescription(what + " is not implemented by spawnlet yet")
-        .asRuntimeException());
+    out.onError(
+        Status.UNIMPLEMENTED
+            .withDescription(what + " is not implemented by spawnlet yet")
+            .asRuntimeException());
   }
 }

@@ -79,6 +79,18 @@ public final class NamespacePinner {
   }
 
   /**
+   * Unmounts the namespace directory's own bind mount when no sandbox is pinned any more (daemon
+   * shutdown), so that an idle spawnlet leaves no mount behind. The next {@link #pin} mounts it
+   * again.
+   */
+  public synchronized void releaseRootIfUnused() {
+    if (pinnedSandboxIds().isEmpty() && Files.isDirectory(nsRoot)) {
+      Syscalls.umount(nsRoot.toString(), Syscalls.MNT_DETACH);
+      rootPrepared = false;
+    }
+  }
+
+  /**
    * Creates new namespaces of the given kinds for {@code sandboxId} and pins them. Kinds that are
    * not asked for (CRI {@code NamespaceMode.NODE}) are not pinned: containers use the node's.
    *

@@ -16,8 +16,19 @@ public final class ImageResolver {
     if (ref.isEmpty()) {
       throw CriException.invalid(field, "is required");
     }
-    return images.find(ref).orElseThrow(() -> new CriException(CriException.Kind.NOT_FOUND,
-        "image \"" + ref + "\" is not present on this node: import it with"
-            + " 'spawnlet image import SRC --name " + ref + "' (field " + field + ")"));
+    return images
+        .find(ref)
+        .orElseThrow(
+            () ->
+                new CriException(
+                    CriException.Kind.NOT_FOUND,
+                    "image \""
+                        + ref
+                        + "\" is not present on this node: import it with"
+                        + " 'spawnlet image import SRC --name "
+                        + ref
+                        + "' (field "
+                        + field
+                        + ")"));
   }
 }

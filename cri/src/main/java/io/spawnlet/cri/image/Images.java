@@ -47,9 +47,8 @@ public final class Images {
 
   public ListImagesResponse list(ListImagesRequest req) {
     String filter = req.getFilter().getImage().getImage();
-    List<Image> images = filter.isEmpty()
-        ? store.list()
-        : store.find(filter).map(List::of).orElse(List.of());
+    List<Image> images =
+        filter.isEmpty() ? store.list() : store.find(filter).map(List::of).orElse(List.of());
     return ListImagesResponse.newBuilder()
         .addAllImages(images.stream().map(Images::toCri).toList())
         .build();
@@ -77,11 +76,19 @@ public final class Images {
     if (ref.isEmpty()) {
       throw CriException.invalid("image.image", "is required");
     }
-    return store.find(ref)
+    return store
+        .find(ref)
         .map(i -> PullImageResponse.newBuilder().setImageRef(i.digestId()).build())
-        .orElseThrow(() -> new CriException(CriException.Kind.UNIMPLEMENTED,
-            "image \"" + ref + "\" is not present and pulling from registries is not implemented"
-                + " yet: import it with 'spawnlet image import SRC --name " + ref + "'"));
+        .orElseThrow(
+            () ->
+                new CriException(
+                    CriException.Kind.UNIMPLEMENTED,
+                    "image \""
+                        + ref
+                        + "\" is not present and pulling from registries is not implemented"
+                        + " yet: import it with 'spawnlet image import SRC --name "
+                        + ref
+                        + "'"));
   }
 
   public RemoveImageResponse remove(RemoveImageRequest req) {
@@ -95,7 +102,8 @@ public final class Images {
   }
 
   private boolean inUse(String imageId) {
-    return state.containers.all().stream().map(ContainerRecord::imageId)
+    return state.containers.all().stream()
+        .map(ContainerRecord::imageId)
         .anyMatch(id -> id.equals("sha256:" + imageId) || id.equals(imageId));
   }
 
@@ -119,19 +127,22 @@ public final class Images {
   }
 
   static runtime.v1.Image toCri(Image i) {
-    runtime.v1.Image.Builder b = runtime.v1.Image.newBuilder()
-        .setId(i.digestId())
-        .addAllRepoTags(i.repoTags())
-        .addAllRepoDigests(i.repoDigests())
-        .setSize(i.size())
-        .setSpec(ImageSpec.newBuilder().setImage(i.digestId()).putAllAnnotations(Map.of()));
-    ImageUser.of(i.config().user()).ifPresent(u -> {
-      if (u.uid() != null) {
-        b.setUid(Int64Value.newBuilder().setValue(u.uid()));
-      } else {
-        b.setUsername(u.name());
-      }
-    });
+    runtime.v1.Image.Builder b =
+        runtime.v1.Image.newBuilder()
+            .setId(i.digestId())
+            .addAllRepoTags(i.repoTags())
+            .addAllRepoDigests(i.repoDigests())
+            .setSize(i.size())
+            .setSpec(ImageSpec.newBuilder().setImage(i.digestId()).putAllAnnotations(Map.of()));
+    ImageUser.of(i.config().user())
+        .ifPresent(
+            u -> {
+              if (u.uid() != null) {
+                b.setUid(Int64Value.newBuilder().setValue(u.uid()));
+              } else {
+                b.setUsername(u.name());
+              }
+            });
     return b.build();
   }
 
@@ -149,7 +160,9 @@ public final class Images {
     }
   }
 
-  /** The user an image runs as: a numeric uid or a name, the group part ignored (as the CRI does). */
+  /**
+   * The user an image runs as: a numeric uid or a name, the group part ignored (as the CRI does).
+   */
   record ImageUser(Long uid, String name) {
     static java.util.Optional<ImageUser> of(String user) {
       if (user == null || user.isEmpty()) {

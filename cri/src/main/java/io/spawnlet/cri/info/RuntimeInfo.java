@@ -21,7 +21,10 @@ import runtime.v1.UpdateRuntimeConfigResponse;
 import runtime.v1.VersionRequest;
 import runtime.v1.VersionResponse;
 
-/** Version, Status, RuntimeConfig and UpdateRuntimeConfig: what the runtime is and whether it can work. */
+/**
+ * Version, Status, RuntimeConfig and UpdateRuntimeConfig: what the runtime is and whether it can
+ * work.
+ */
 public final class RuntimeInfo {
   public static final String RUNTIME_NAME = "spawnlet";
   public static final String CRI_API_VERSION = "v1";
@@ -50,27 +53,35 @@ public final class RuntimeInfo {
   public StatusResponse status(StatusRequest req) {
     List<RuntimeCondition> conditions = new ArrayList<>();
     var runtimeProblem = handlers.problem();
-    conditions.add(RuntimeCondition.newBuilder()
-        .setType("RuntimeReady")
-        .setStatus(runtimeProblem.isEmpty())
-        .setReason(runtimeProblem.isEmpty() ? "" : "RuntimeNotReady")
-        .setMessage(runtimeProblem.orElse(""))
-        .build());
+    conditions.add(
+        RuntimeCondition.newBuilder()
+            .setType("RuntimeReady")
+            .setStatus(runtimeProblem.isEmpty())
+            .setReason(runtimeProblem.isEmpty() ? "" : "RuntimeNotReady")
+            .setMessage(runtimeProblem.orElse(""))
+            .build());
     var net = network.readiness();
-    conditions.add(RuntimeCondition.newBuilder()
-        .setType("NetworkReady")
-        .setStatus(net.ready())
-        .setReason(net.ready() ? "" : "NetworkPluginNotReady")
-        .setMessage(net.message())
-        .build());
-    StatusResponse.Builder b = StatusResponse.newBuilder()
-        .setStatus(RuntimeStatus.newBuilder().addAllConditions(conditions));
+    conditions.add(
+        RuntimeCondition.newBuilder()
+            .setType("NetworkReady")
+            .setStatus(net.ready())
+            .setReason(net.ready() ? "" : "NetworkPluginNotReady")
+            .setMessage(net.message())
+            .build());
+    StatusResponse.Builder b =
+        StatusResponse.newBuilder()
+            .setStatus(RuntimeStatus.newBuilder().addAllConditions(conditions));
     // The default handler is listed under "" as the kubelet expects, then every handler by name.
     b.addRuntimeHandlers(handler(""));
     handlers.names().forEach(name -> b.addRuntimeHandlers(handler(name)));
     if (req.getVerbose()) {
-      b.putInfo("config", "{\"defaultRuntime\":\"" + handlers.defaultName() + "\",\"podCIDR\":\""
-          + podCidr.get() + "\"}");
+      b.putInfo(
+          "config",
+          "{\"defaultRuntime\":\""
+              + handlers.defaultName()
+              + "\",\"podCIDR\":\""
+              + podCidr.get()
+              + "\"}");
     }
     return b.build();
   }
@@ -78,9 +89,10 @@ public final class RuntimeInfo {
   private static RuntimeHandler handler(String name) {
     return RuntimeHandler.newBuilder()
         .setName(name)
-        .setFeatures(RuntimeHandlerFeatures.newBuilder()
-            .setRecursiveReadOnlyMounts(false)
-            .setUserNamespaces(false))
+        .setFeatures(
+            RuntimeHandlerFeatures.newBuilder()
+                .setRecursiveReadOnlyMounts(false)
+                .setUserNamespaces(false))
         .build();
   }
 
@@ -90,7 +102,9 @@ public final class RuntimeInfo {
         .build();
   }
 
-  /** kubelet tells us the node's pod CIDR; the CNI config decides addresses, so it is recorded only. */
+  /**
+   * kubelet tells us the node's pod CIDR; the CNI config decides addresses, so it is recorded only.
+   */
   public UpdateRuntimeConfigResponse updateRuntimeConfig(UpdateRuntimeConfigRequest req) {
     String cidr = req.getRuntimeConfig().getNetworkConfig().getPodCidr();
     if (!cidr.equals(podCidr.getAndSet(cidr))) {

@@ -1,9 +1,6 @@
 package io.spawnlet.cri.oci;
 
 import io.spawnlet.cri.host.CgroupHierarchies;
-import io.spawnlet.cri.host.CgroupLayout;
-import java.util.Map;
-import java.util.Optional;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

@@ -1,12 +1,9 @@
 package io.spawnlet.cri.oci;
 
-import io.spawnlet.cri.host.CgroupHierarchies;
-import io.spawnlet.cri.host.CgroupLayout;
-import java.util.Map;
-import java.util.Optional;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.spawnlet.cri.CriException;
+import io.spawnlet.cri.host.CgroupHierarchies;
 import io.spawnlet.cri.host.Syscalls;
 import java.io.IOException;
 import java.io.InputStream;

@@ -196,7 +196,7 @@ public final class OciSpecBuilder {
   }
 
   /** cgroupfs form: {@code <parent>/<id>}, absolute. */
-  static String cgroupsPath(String parent, String containerId) {
+  public static String cgroupsPath(String parent, String containerId) {
     String p = parent.isBlank() ? "/spawnlet" : parent;
     if (!p.startsWith("/")) {
       p = "/" + p;

@@ -2,8 +2,6 @@ package io.spawnlet.cri.oci;
 
 import io.spawnlet.cri.host.CgroupHierarchies;
 import io.spawnlet.cri.host.CgroupLayout;
-import java.util.Map;
-import java.util.Optional;
 import io.spawnlet.cri.store.AtomicFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;

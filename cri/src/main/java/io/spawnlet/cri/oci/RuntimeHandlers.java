@@ -28,21 +28,35 @@ public final class RuntimeHandlers implements AutoCloseable {
    * @param binaries handler name → OCI runtime binary; the handler's flavour (crun or runc) is the
    *     binary's file name
    */
-  public static RuntimeHandlers open(Map<String, Path> binaries, String defaultName, Path conmon,
-      CgroupHierarchies layout, Path runRoot) {
+  public static RuntimeHandlers open(
+      Map<String, Path> binaries,
+      String defaultName,
+      Path conmon,
+      CgroupHierarchies layout,
+      Path runRoot) {
     if (!binaries.containsKey(defaultName)) {
-      throw new IllegalArgumentException("defaultRuntime \"" + defaultName
-          + "\" is not one of the configured runtimes " + binaries.keySet());
+      throw new IllegalArgumentException(
+          "defaultRuntime \""
+              + defaultName
+              + "\" is not one of the configured runtimes "
+              + binaries.keySet());
     }
     Map<String, OciRuntime> m = new LinkedHashMap<>();
-    binaries.forEach((name, binary) -> {
-      RuntimeHandler base = binary.getFileName().toString().contains("runc")
-          ? RuntimeHandler.runc(runRoot.resolve("runtime"))
-          : RuntimeHandler.crun(runRoot.resolve("runtime"));
-      RuntimeHandler h = new RuntimeHandler(name, binary, runRoot.resolve("runtime").resolve(name),
-          conmon, base.globalFlags());
-      m.put(name, OciRuntime.open(h, layout, runRoot.resolve("oci").resolve(name)));
-    });
+    binaries.forEach(
+        (name, binary) -> {
+          RuntimeHandler base =
+              binary.getFileName().toString().contains("runc")
+                  ? RuntimeHandler.runc(runRoot.resolve("runtime"))
+                  : RuntimeHandler.crun(runRoot.resolve("runtime"));
+          RuntimeHandler h =
+              new RuntimeHandler(
+                  name,
+                  binary,
+                  runRoot.resolve("runtime").resolve(name),
+                  conmon,
+                  base.globalFlags());
+          m.put(name, OciRuntime.open(h, layout, runRoot.resolve("oci").resolve(name)));
+        });
     return new RuntimeHandlers(m, defaultName);
   }
 
@@ -59,8 +73,12 @@ public final class RuntimeHandlers implements AutoCloseable {
   public String resolve(String field, String requested) {
     String name = requested == null || requested.isEmpty() ? defaultName : requested;
     if (!runtimes.containsKey(name)) {
-      throw CriException.invalid(field, "no runtime handler \"" + requested
-          + "\" is configured here; known handlers: " + runtimes.keySet());
+      throw CriException.invalid(
+          field,
+          "no runtime handler \""
+              + requested
+              + "\" is configured here; known handlers: "
+              + runtimes.keySet());
     }
     return name;
   }
@@ -68,8 +86,10 @@ public final class RuntimeHandlers implements AutoCloseable {
   public OciRuntime runtime(String name) {
     OciRuntime r = runtimes.get(name.isEmpty() ? defaultName : name);
     if (r == null) {
-      throw CriException.precondition("runtime handler \"" + name
-          + "\" of this container is no longer configured; add it back to the config");
+      throw CriException.precondition(
+          "runtime handler \""
+              + name
+              + "\" of this container is no longer configured; add it back to the config");
     }
     return r;
   }
@@ -87,12 +107,17 @@ public final class RuntimeHandlers implements AutoCloseable {
     for (OciRuntime r : runtimes.values()) {
       RuntimeHandler h = r.handler();
       if (!Files.isExecutable(h.runtimePath())) {
-        return Optional.of("OCI runtime " + h.runtimePath() + " (handler " + h.name()
-            + ") is not installed: apt-get install " + h.runtimePath().getFileName());
+        return Optional.of(
+            "OCI runtime "
+                + h.runtimePath()
+                + " (handler "
+                + h.name()
+                + ") is not installed: apt-get install "
+                + h.runtimePath().getFileName());
       }
       if (!Files.isExecutable(h.monitorPath())) {
-        return Optional.of("container monitor " + h.monitorPath()
-            + " is not installed: apt-get install conmon");
+        return Optional.of(
+            "container monitor " + h.monitorPath() + " is not installed: apt-get install conmon");
       }
     }
     return Optional.empty();

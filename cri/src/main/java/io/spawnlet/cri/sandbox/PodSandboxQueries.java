@@ -45,19 +45,29 @@ public final class PodSandboxQueries {
   public PodSandboxStatusResponse status(PodSandboxStatusRequest req) {
     SandboxRecord s = state.sandbox("pod_sandbox_id", req.getPodSandboxId());
     PodSandboxConfig config = config(s);
-    PodSandboxStatus.Builder st = PodSandboxStatus.newBuilder()
-        .setId(s.id())
-        .setMetadata(metadata(s))
-        .setState(state(s))
-        .setCreatedAt(s.createdAtNanos())
-        .putAllLabels(s.labels())
-        .putAllAnnotations(s.annotations())
-        .setRuntimeHandler(s.runtimeHandler())
-        .setLinux(LinuxPodSandboxStatus.newBuilder().setNamespaces(Namespace.newBuilder()
-            .setOptions(config.getLinux().getSecurityContext().getNamespaceOptions().toBuilder()
-                .build())));
+    PodSandboxStatus.Builder st =
+        PodSandboxStatus.newBuilder()
+            .setId(s.id())
+            .setMetadata(metadata(s))
+            .setState(state(s))
+            .setCreatedAt(s.createdAtNanos())
+            .putAllLabels(s.labels())
+            .putAllAnnotations(s.annotations())
+            .setRuntimeHandler(s.runtimeHandler())
+            .setLinux(
+                LinuxPodSandboxStatus.newBuilder()
+                    .setNamespaces(
+                        Namespace.newBuilder()
+                            .setOptions(
+                                config
+                                    .getLinux()
+                                    .getSecurityContext()
+                                    .getNamespaceOptions()
+                                    .toBuilder()
+                                    .build())));
     if (!s.ips().isEmpty() && s.state() == SandboxRecord.State.READY) {
-      PodSandboxNetworkStatus.Builder net = PodSandboxNetworkStatus.newBuilder().setIp(s.ips().get(0));
+      PodSandboxNetworkStatus.Builder net =
+          PodSandboxNetworkStatus.newBuilder().setIp(s.ips().get(0));
       s.ips().stream().skip(1).forEach(ip -> net.addAdditionalIps(PodIP.newBuilder().setIp(ip)));
       st.setNetwork(net);
     }
@@ -88,21 +98,24 @@ public final class PodSandboxQueries {
 
   public ListPodSandboxResponse list(ListPodSandboxRequest req) {
     PodSandboxFilter f = req.getFilter();
-    List<PodSandbox> items = state.sandboxes.all().stream()
-        .filter(s -> f.getId().isEmpty() || s.id().startsWith(f.getId()))
-        .filter(s -> !f.hasState() || state(s) == f.getState().getState())
-        .filter(s -> matches(s.labels(), f.getLabelSelectorMap()))
-        .sorted(Comparator.comparingLong(SandboxRecord::createdAtNanos))
-        .map(s -> PodSandbox.newBuilder()
-            .setId(s.id())
-            .setMetadata(metadata(s))
-            .setState(state(s))
-            .setCreatedAt(s.createdAtNanos())
-            .putAllLabels(s.labels())
-            .putAllAnnotations(s.annotations())
-            .setRuntimeHandler(s.runtimeHandler())
-            .build())
-        .toList();
+    List<PodSandbox> items =
+        state.sandboxes.all().stream()
+            .filter(s -> f.getId().isEmpty() || s.id().startsWith(f.getId()))
+            .filter(s -> !f.hasState() || state(s) == f.getState().getState())
+            .filter(s -> matches(s.labels(), f.getLabelSelectorMap()))
+            .sorted(Comparator.comparingLong(SandboxRecord::createdAtNanos))
+            .map(
+                s ->
+                    PodSandbox.newBuilder()
+                        .setId(s.id())
+                        .setMetadata(metadata(s))
+                        .setState(state(s))
+                        .setCreatedAt(s.createdAtNanos())
+                        .putAllLabels(s.labels())
+                        .putAllAnnotations(s.annotations())
+                        .setRuntimeHandler(s.runtimeHandler())
+                        .build())
+            .toList();
     return ListPodSandboxResponse.newBuilder().addAllItems(items).build();
   }
 
@@ -114,11 +127,12 @@ public final class PodSandboxQueries {
   public ListPodSandboxStatsResponse listStats(ListPodSandboxStatsRequest req) {
     PodSandboxStatsFilter f = req.getFilter();
     return ListPodSandboxStatsResponse.newBuilder()
-        .addAllStats(state.sandboxes.all().stream()
-            .filter(s -> f.getId().isEmpty() || s.id().startsWith(f.getId()))
-            .filter(s -> matches(s.labels(), f.getLabelSelectorMap()))
-            .map(this::stats)
-            .toList())
+        .addAllStats(
+            state.sandboxes.all().stream()
+                .filter(s -> f.getId().isEmpty() || s.id().startsWith(f.getId()))
+                .filter(s -> matches(s.labels(), f.getLabelSelectorMap()))
+                .map(this::stats)
+                .toList())
         .build();
   }
 

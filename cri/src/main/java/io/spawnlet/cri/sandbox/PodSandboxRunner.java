@@ -29,11 +29,12 @@ import runtime.v1.RunPodSandboxResponse;
 
 /**
  * RunPodSandbox. A spawnlet sandbox has no pause process: it is a set of pinned namespaces
- * (network, IPC, UTS), a cgroup parent, the pod's shared files and its CNI attachment. Creation is a
- * list of named steps; each pushes its undo, so a failure leaves nothing behind.
+ * (network, IPC, UTS), a cgroup parent, the pod's shared files and its CNI attachment. Creation is
+ * a list of named steps; each pushes its undo, so a failure leaves nothing behind.
  */
 public final class PodSandboxRunner {
   private static final Logger log = LoggerFactory.getLogger(PodSandboxRunner.class);
+
   /** Pods without a cgroup_parent get one of ours, which we also remove. */
   static final String OWN_CGROUP_ROOT = "/spawnlet/";
 
@@ -44,8 +45,13 @@ public final class PodSandboxRunner {
   private final PodNetwork network;
   private final RuntimeHandlers handlers;
 
-  public PodSandboxRunner(StateStore state, SandboxLayout layout, NamespacePinner namespaces,
-      PodCgroups cgroups, PodNetwork network, RuntimeHandlers handlers) {
+  public PodSandboxRunner(
+      StateStore state,
+      SandboxLayout layout,
+      NamespacePinner namespaces,
+      PodCgroups cgroups,
+      PodNetwork network,
+      RuntimeHandlers handlers) {
     this.state = state;
     this.layout = layout;
     this.namespaces = namespaces;
@@ -60,15 +66,17 @@ public final class PodSandboxRunner {
     String handler = handlers.resolve("runtime_handler", req.getRuntimeHandler());
     var md = config.getMetadata();
     String id = Ids.newId();
-    String uniqueName = SandboxRecord.uniqueName(md.getName(), md.getNamespace(), md.getUid(), md.getAttempt());
+    String uniqueName =
+        SandboxRecord.uniqueName(md.getName(), md.getNamespace(), md.getUid(), md.getAttempt());
     state.sandboxNames.reserve(uniqueName, id);
     try (Rollback undo = new Rollback("pod sandbox " + uniqueName)) {
       undo.push("release name", () -> state.sandboxNames.release(uniqueName, id));
       log.info("RunPodSandbox {} ({}): id {}", uniqueName, handler, id);
 
       String cgroupParent = createCgroupParent(config, id, undo);
-      boolean hostNetwork = config.getLinux().getSecurityContext().getNamespaceOptions().getNetwork()
-          == NamespaceMode.NODE;
+      boolean hostNetwork =
+          config.getLinux().getSecurityContext().getNamespaceOptions().getNetwork()
+              == NamespaceMode.NODE;
       Map<String, String> nsPaths = pinNamespaces(config, id, hostNetwork, undo);
       SandboxFiles files = layout.files(id);
       writeSharedFiles(config, files, undo);
@@ -77,10 +85,24 @@ public final class PodSandboxRunner {
         writeHosts(config, files, ips);
       }
 
-      SandboxRecord rec = new SandboxRecord(id, md.getName(), md.getNamespace(), md.getUid(),
-          md.getAttempt(), handler, config.getLabelsMap(), config.getAnnotationsMap(),
-          toJson(config), System.currentTimeMillis() * 1_000_000L, SandboxRecord.State.READY, ips,
-          nsPaths, cgroupParent, hostNetwork, 0);
+      SandboxRecord rec =
+          new SandboxRecord(
+              id,
+              md.getName(),
+              md.getNamespace(),
+              md.getUid(),
+              md.getAttempt(),
+              handler,
+              config.getLabelsMap(),
+              config.getAnnotationsMap(),
+              toJson(config),
+              System.currentTimeMillis() * 1_000_000L,
+              SandboxRecord.State.READY,
+              ips,
+              nsPaths,
+              cgroupParent,
+              hostNetwork,
+              0);
       state.sandboxes.put(rec);
       undo.commit();
       log.info("pod sandbox {} ready: ips {}", id, ips);
@@ -105,15 +127,20 @@ public final class PodSandboxRunner {
     Validation.keyValues("config.labels", c.getLabelsMap());
     Validation.keyValues("config.annotations", c.getAnnotationsMap());
     Validation.logDirectory("config.log_directory", c.getLogDirectory());
-    if (!c.getHostname().isEmpty() && !c.getHostname().matches("[A-Za-z0-9]([-A-Za-z0-9.]{0,62})")) {
-      throw CriException.invalid("config.hostname", "\"" + c.getHostname()
-          + "\" is not a valid host name (letters, digits, '-', '.', at most 63)");
+    if (!c.getHostname().isEmpty()
+        && !c.getHostname().matches("[A-Za-z0-9]([-A-Za-z0-9.]{0,62})")) {
+      throw CriException.invalid(
+          "config.hostname",
+          "\""
+              + c.getHostname()
+              + "\" is not a valid host name (letters, digits, '-', '.', at most 63)");
     }
     for (int i = 0; i < c.getPortMappingsCount(); i++) {
       PortMapping p = c.getPortMappings(i);
       String f = "config.port_mappings[" + i + "]";
       if (p.getContainerPort() <= 0 || p.getContainerPort() > 65535) {
-        throw CriException.invalid(f + ".container_port", "must be 1-65535, got " + p.getContainerPort());
+        throw CriException.invalid(
+            f + ".container_port", "must be 1-65535, got " + p.getContainerPort());
       }
       if (p.getHostPort() < 0 || p.getHostPort() > 65535) {
         throw CriException.invalid(f + ".host_port", "must be 0-65535, got " + p.getHostPort());
@@ -121,8 +148,11 @@ public final class PodSandboxRunner {
     }
     var cgroupParent = c.getLinux().getCgroupParent();
     if (!cgroupParent.isEmpty() && (!cgroupParent.startsWith("/") || cgroupParent.contains(".."))) {
-      throw CriException.invalid("config.linux.cgroup_parent", "\"" + cgroupParent
-          + "\" must be an absolute cgroupfs path without '..', e.g. /kubepods/besteffort/pod<uid>");
+      throw CriException.invalid(
+          "config.linux.cgroup_parent",
+          "\""
+              + cgroupParent
+              + "\" must be an absolute cgroupfs path without '..', e.g. /kubepods/besteffort/pod<uid>");
     }
   }
 
@@ -138,8 +168,8 @@ public final class PodSandboxRunner {
     return path;
   }
 
-  private Map<String, String> pinNamespaces(PodSandboxConfig config, String id, boolean hostNetwork,
-      Rollback undo) {
+  private Map<String, String> pinNamespaces(
+      PodSandboxConfig config, String id, boolean hostNetwork, Rollback undo) {
     var opts = config.getLinux().getSecurityContext().getNamespaceOptions();
     var kinds = java.util.EnumSet.noneOf(NamespaceKind.class);
     if (!hostNetwork) {
@@ -165,8 +195,8 @@ public final class PodSandboxRunner {
     undo.push("delete sandbox dirs", () -> layout.delete(files));
   }
 
-  private List<String> setUpNetwork(PodSandboxConfig config, String id, Map<String, String> nsPaths,
-      Rollback undo) {
+  private List<String> setUpNetwork(
+      PodSandboxConfig config, String id, Map<String, String> nsPaths, Rollback undo) {
     var md = config.getMetadata();
     PodRef pod = new PodRef(md.getNamespace(), md.getName(), md.getUid());
     var ports = SandboxLayout.portMappings(config);
@@ -185,7 +215,8 @@ public final class PodSandboxRunner {
   }
 
   static String hostnameOf(PodSandboxConfig config) {
-    String h = config.getHostname().isEmpty() ? config.getMetadata().getName() : config.getHostname();
+    String h =
+        config.getHostname().isEmpty() ? config.getMetadata().getName() : config.getHostname();
     return h.length() > 63 ? h.substring(0, 63) : h;
   }
 

@@ -35,8 +35,13 @@ public final class PodSandboxTeardown {
   private final PodNetwork network;
   private final ContainerLifecycle containers;
 
-  public PodSandboxTeardown(StateStore state, SandboxLayout layout, NamespacePinner namespaces,
-      PodCgroups cgroups, PodNetwork network, ContainerLifecycle containers) {
+  public PodSandboxTeardown(
+      StateStore state,
+      SandboxLayout layout,
+      NamespacePinner namespaces,
+      PodCgroups cgroups,
+      PodNetwork network,
+      ContainerLifecycle containers) {
     this.state = state;
     this.layout = layout;
     this.namespaces = namespaces;
@@ -65,14 +70,19 @@ public final class PodSandboxTeardown {
   void releaseNetworkAndNamespaces(SandboxRecord s) {
     String netns = s.namespacePaths().get("network");
     if (!s.hostNetwork() && netns != null) {
-      network.tearDown(s.id(), Path.of(netns), new PodRef(s.namespace(), s.name(), s.uid()),
+      network.tearDown(
+          s.id(),
+          Path.of(netns),
+          new PodRef(s.namespace(), s.name(), s.uid()),
           SandboxLayout.portMappings(PodSandboxQueries.config(s)));
     }
     layout.files(s.id()).unmountShm();
     namespaces.unpin(s.id());
   }
 
-  /** Recovery: the sandbox's namespaces are gone (reboot); release what is left, mark it stopped. */
+  /**
+   * Recovery: the sandbox's namespaces are gone (reboot); release what is left, mark it stopped.
+   */
   public void markLost(SandboxRecord s) {
     try {
       releaseNetworkAndNamespaces(s);
@@ -109,7 +119,8 @@ public final class PodSandboxTeardown {
     try {
       layout.delete(layout.files(s.id()));
     } catch (IOException e) {
-      throw CriException.internal("deleting the files of pod sandbox " + s.id() + ": " + e.getMessage(), e);
+      throw CriException.internal(
+          "deleting the files of pod sandbox " + s.id() + ": " + e.getMessage(), e);
     }
     state.sandboxes.remove(s.id());
     state.sandboxNames.release(s.uniqueName(), s.id());

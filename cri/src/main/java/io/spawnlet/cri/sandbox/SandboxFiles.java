@@ -11,16 +11,18 @@ import java.util.List;
 import runtime.v1.DNSConfig;
 
 /**
- * Files every container of a pod shares, as the kubelet and containerd provide them:
- * {@code /etc/resolv.conf}, {@code /etc/hosts}, {@code /etc/hostname}, and the pod's
- * {@code /dev/shm} (a tmpfs, since without a pause process nobody else would own it).
+ * Files every container of a pod shares, as the kubelet and containerd provide them: {@code
+ * /etc/resolv.conf}, {@code /etc/hosts}, {@code /etc/hostname}, and the pod's {@code /dev/shm} (a
+ * tmpfs, since without a pause process nobody else would own it).
  */
 public final class SandboxFiles {
   static final long SHM_BYTES = 64L * 1024 * 1024;
   private final Path stateDir;
   private final Path runDir;
 
-  /** {@code stateDir}: the sandbox's directory in the state root; {@code runDir}: in the run root. */
+  /**
+   * {@code stateDir}: the sandbox's directory in the state root; {@code runDir}: in the run root.
+   */
   public SandboxFiles(Path stateDir, Path runDir) {
     this.stateDir = stateDir;
     this.runDir = runDir;
@@ -49,16 +51,19 @@ public final class SandboxFiles {
   }
 
   public void writeHosts(String hostname, List<String> ips) throws IOException {
-    StringBuilder h = new StringBuilder()
-        .append("127.0.0.1\tlocalhost\n")
-        .append("::1\tlocalhost ip6-localhost ip6-loopback\n");
+    StringBuilder h =
+        new StringBuilder()
+            .append("127.0.0.1\tlocalhost\n")
+            .append("::1\tlocalhost ip6-localhost ip6-loopback\n");
     for (String ip : ips) {
       h.append(ip).append('\t').append(hostname).append('\n');
     }
     AtomicFiles.write(hosts(), h.toString().getBytes(StandardCharsets.UTF_8));
   }
 
-  /** The pod's DNS config, or the host's resolv.conf when the pod gives none (as containerd does). */
+  /**
+   * The pod's DNS config, or the host's resolv.conf when the pod gives none (as containerd does).
+   */
   static String resolvConf(DNSConfig dns) throws IOException {
     if (dns.getServersCount() == 0 && dns.getSearchesCount() == 0 && dns.getOptionsCount() == 0) {
       Path host = Path.of("/etc/resolv.conf");
@@ -83,7 +88,10 @@ public final class SandboxFiles {
     } catch (IOException e) {
       throw CriException.internal("creating " + shm() + ": " + e.getMessage(), e);
     }
-    Syscalls.mount("shm", shm().toString(), "tmpfs",
+    Syscalls.mount(
+        "shm",
+        shm().toString(),
+        "tmpfs",
         Syscalls.MS_NOSUID | Syscalls.MS_NODEV | Syscalls.MS_NOEXEC,
         "mode=1777,size=" + SHM_BYTES);
   }

@@ -40,8 +40,13 @@ public final class SandboxLayout {
   static List<PortMapping> portMappings(PodSandboxConfig config) {
     return config.getPortMappingsList().stream()
         .filter(p -> p.getHostPort() > 0)
-        .map(p -> new PortMapping(p.getHostPort(), p.getContainerPort(),
-            protocol(p.getProtocol()), p.getHostIp()))
+        .map(
+            p ->
+                new PortMapping(
+                    p.getHostPort(),
+                    p.getContainerPort(),
+                    protocol(p.getProtocol()),
+                    p.getHostIp()))
         .toList();
   }
 

@@ -28,6 +28,7 @@ public record ContainerRecord(
     long finishedAtNanos,
     int exitCode,
     int pid,
+    int stopSignal,
     String reason,
     String message)
     implements RecordStore.Keyed {
@@ -58,8 +59,26 @@ public record ContainerRecord(
   }
 
   public ContainerRecord started(long atNanos, int newPid) {
-    return new ContainerRecord(id, sandboxId, name, attempt, labels, annotations, configJson,
-        imageRef, imageId, runtimeHandler, logPath, createdAtNanos, atNanos, 0, 0, newPid, "", "");
+    return new ContainerRecord(
+        id,
+        sandboxId,
+        name,
+        attempt,
+        labels,
+        annotations,
+        configJson,
+        imageRef,
+        imageId,
+        runtimeHandler,
+        logPath,
+        createdAtNanos,
+        atNanos,
+        0,
+        0,
+        newPid,
+        stopSignal,
+        "",
+        "");
   }
 
   /** Records the exit once; a second report of the same exit changes nothing. */
@@ -67,8 +86,25 @@ public record ContainerRecord(
     if (finishedAtNanos > 0) {
       return this;
     }
-    return new ContainerRecord(id, sandboxId, name, attempt, labels, annotations, configJson,
-        imageRef, imageId, runtimeHandler, logPath, createdAtNanos, startedAtNanos, atNanos, code,
-        pid, why, detail);
+    return new ContainerRecord(
+        id,
+        sandboxId,
+        name,
+        attempt,
+        labels,
+        annotations,
+        configJson,
+        imageRef,
+        imageId,
+        runtimeHandler,
+        logPath,
+        createdAtNanos,
+        startedAtNanos,
+        atNanos,
+        code,
+        pid,
+        stopSignal,
+        why,
+        detail);
   }
 }

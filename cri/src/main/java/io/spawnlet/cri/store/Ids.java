@@ -7,7 +7,10 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.function.Function;
 
-/** Ids are 64 random lower-case hex characters, like containerd's and CRI-O's; clients may use a unique prefix. */
+/**
+ * Ids are 64 random lower-case hex characters, like containerd's and CRI-O's; clients may use a
+ * unique prefix.
+ */
 public final class Ids {
   private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -20,7 +23,8 @@ public final class Ids {
   }
 
   /** Resolves a full id or unique prefix among {@code all}; NOT_FOUND or an ambiguity error. */
-  public static <T> T resolve(String what, String idOrPrefix, Collection<T> all, Function<T, String> idOf) {
+  public static <T> T resolve(
+      String what, String idOrPrefix, Collection<T> all, Function<T, String> idOf) {
     List<T> hits = all.stream().filter(t -> idOf.apply(t).startsWith(idOrPrefix)).toList();
     if (hits.isEmpty()) {
       throw CriException.notFound(what, idOrPrefix);
@@ -31,8 +35,15 @@ public final class Ids {
           return t;
         }
       }
-      throw CriException.invalid(what + " id", "prefix \"" + idOrPrefix + "\" matches "
-          + hits.size() + " " + what + "s; give more characters");
+      throw CriException.invalid(
+          what + " id",
+          "prefix \""
+              + idOrPrefix
+              + "\" matches "
+              + hits.size()
+              + " "
+              + what
+              + "s; give more characters");
     }
     return hits.get(0);
   }

@@ -20,8 +20,15 @@ public final class NameIndex {
   public void reserve(String name, String id) {
     String holder = idByName.putIfAbsent(name, id);
     if (holder != null && !holder.equals(id)) {
-      throw CriException.alreadyExists(what + " name \"" + name + "\" is already reserved for id "
-          + holder + ": remove that " + what + " first or use another attempt number");
+      throw CriException.alreadyExists(
+          what
+              + " name \""
+              + name
+              + "\" is already reserved for id "
+              + holder
+              + ": remove that "
+              + what
+              + " first or use another attempt number");
     }
   }
 

@@ -54,13 +54,42 @@ public record SandboxRecord(
   }
 
   public SandboxRecord stopped(long nowNanos) {
-    return new SandboxRecord(id, name, namespace, uid, attempt, runtimeHandler, labels, annotations,
-        configJson, createdAtNanos, State.NOTREADY, ips, namespacePaths, cgroupParent, hostNetwork,
+    return new SandboxRecord(
+        id,
+        name,
+        namespace,
+        uid,
+        attempt,
+        runtimeHandler,
+        labels,
+        annotations,
+        configJson,
+        createdAtNanos,
+        State.NOTREADY,
+        ips,
+        namespacePaths,
+        cgroupParent,
+        hostNetwork,
         stoppedAtNanos == 0 ? nowNanos : stoppedAtNanos);
   }
 
   public SandboxRecord withNamespacePaths(Map<String, String> paths) {
-    return new SandboxRecord(id, name, namespace, uid, attempt, runtimeHandler, labels, annotations,
-        configJson, createdAtNanos, state, ips, paths, cgroupParent, hostNetwork, stoppedAtNanos);
+    return new SandboxRecord(
+        id,
+        name,
+        namespace,
+        uid,
+        attempt,
+        runtimeHandler,
+        labels,
+        annotations,
+        configJson,
+        createdAtNanos,
+        state,
+        ips,
+        paths,
+        cgroupParent,
+        hostNetwork,
+        stoppedAtNanos);
   }
 }

@@ -16,12 +16,15 @@ public final class StateStore {
   public final NameIndex containerNames = new NameIndex("container");
 
   public StateStore(Path root) {
-    this.sandboxes = new RecordStore<>(root.resolve("sandboxes"), "sandbox.json", SandboxRecord.class);
+    this.sandboxes =
+        new RecordStore<>(root.resolve("sandboxes"), "sandbox.json", SandboxRecord.class);
     this.containers =
         new RecordStore<>(root.resolve("containers"), "container.json", ContainerRecord.class);
   }
 
-  /** Loads both stores and rebuilds the name reservations; returns ids whose records are unreadable. */
+  /**
+   * Loads both stores and rebuilds the name reservations; returns ids whose records are unreadable.
+   */
   public List<String> load() {
     List<String> broken = new java.util.ArrayList<>(sandboxes.load());
     broken.addAll(containers.load());
@@ -31,7 +34,9 @@ public final class StateStore {
     for (ContainerRecord c : containers.all()) {
       containerNames.reserve(containerName(c.sandboxId(), c.name(), c.attempt()), c.id());
     }
-    log.info("loaded {} sandboxes and {} containers from disk", sandboxes.all().size(),
+    log.info(
+        "loaded {} sandboxes and {} containers from disk",
+        sandboxes.all().size(),
         containers.all().size());
     return broken;
   }

@@ -1,15 +1,15 @@
 package io.spawnlet.cri.oci;
 
-import io.spawnlet.cri.host.CgroupHierarchies;
-import io.spawnlet.cri.host.CgroupLayout;
-import java.util.Map;
-import java.util.Optional;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.spawnlet.cri.host.CgroupHierarchies;
+import io.spawnlet.cri.host.CgroupLayout;
 import io.spawnlet.cri.host.ProcessSpawner;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class ConmonTest {

@@ -1,15 +1,12 @@
 package io.spawnlet.cri.oci;
 
-import io.spawnlet.cri.host.CgroupHierarchies;
-import io.spawnlet.cri.host.CgroupLayout;
-import java.util.Map;
-import java.util.Optional;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.ByteString;
 import io.spawnlet.cri.CriException;
+import io.spawnlet.cri.host.CgroupHierarchies;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,14 +1,14 @@
 package io.spawnlet.cri.oci;
 
-import io.spawnlet.cri.host.CgroupHierarchies;
-import io.spawnlet.cri.host.CgroupLayout;
-import java.util.Map;
-import java.util.Optional;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.spawnlet.cri.host.CgroupHierarchies;
+import io.spawnlet.cri.host.CgroupLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
