@@ -24,9 +24,11 @@ DEBIAN_PACKAGES=(
 )
 
 install_packages() {
-  local missing=() pkg
+  local missing=() installed
+  installed=" $(dpkg-query -W -f='${db:Status-Abbrev}${Package} ' "${DEBIAN_PACKAGES[@]}" 2>/dev/null | tr -s ' ' | sed 's/ii \([^ ]*\)/+\1/g' || true) "
+  local pkg
   for pkg in "${DEBIAN_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    [[ $installed == *" +$pkg "* ]] || missing+=("$pkg")
   done
   if ((${#missing[@]} == 0)); then
     log "all ${#DEBIAN_PACKAGES[@]} Debian packages are installed"

@@ -43,7 +43,7 @@ stage() {
 stage_summary() {
   local i
   for i in "${!STAGE_NAMES[@]}"; do
-    printf '  %-32s %9s  %s\n' "${STAGE_NAMES[$i]}" "${STAGE_TIMES[$i]}" "${STAGE_RESULTS[$i]}" >&2
+    printf '  %-38s %9s  %s\n' "${STAGE_NAMES[$i]}" "${STAGE_TIMES[$i]}" "${STAGE_RESULTS[$i]}" >&2
   done
 }
 stage_on_exit() {
@@ -54,6 +54,11 @@ stage_on_exit() {
   fi
 }
 trap stage_on_exit EXIT
+
+# Name the command that failed (once: the failure also surfaces in every calling function).
+set -o errtrace
+ERR_REPORTED=""
+trap 'ERR_RC=$?; [[ -n $ERR_REPORTED ]] || { ERR_REPORTED=1; log "failed (exit code $ERR_RC): $BASH_COMMAND (${BASH_SOURCE[0]}:$LINENO)"; }' ERR
 
 # Major version of a JDK home, from its `release` file (no JVM start), or empty.
 jdk_major() {

@@ -48,7 +48,11 @@ class CrictlScenarioIT {
     String marker = "spawnlet-e2e-" + suffix;
 
     // Pod 1: an HTTP server and a container that logs.
-    Path podConfig1 = configs.pod("web-" + suffix);
+    String uid1 = UUID.randomUUID().toString();
+    String uid2 = UUID.randomUUID().toString();
+    // Names and uids too: a runtime may name its netns or files after either.
+    ids.addAll(List.of("web-" + suffix, "client-" + suffix, uid1, uid2));
+    Path podConfig1 = configs.pod("web-" + suffix, "default", uid1);
     String pod1 = crictl.runTrimmed("runp", podConfig1.toString());
     ids.add(pod1);
     assertThat(pod1).matches("[0-9a-f]{12,}");
@@ -128,7 +132,7 @@ class CrictlScenarioIT {
                     .contains(marker));
 
     // Pod 2 reaches pod 1 across the bridge.
-    Path podConfig2 = configs.pod("client-" + suffix);
+    Path podConfig2 = configs.pod("client-" + suffix, "default", uid2);
     String pod2 = crictl.runTrimmed("runp", podConfig2.toString());
     ids.add(pod2);
     String client =
@@ -171,6 +175,8 @@ class CrictlScenarioIT {
     // Nothing of the pods is left on the host, with the daemon still up...
     assertThat(HostLeftovers.netnsFilesNaming(ids)).isEmpty();
     assertThat(HostLeftovers.netnsMountsNaming(ids)).isEmpty();
+    assertThat(HostLeftovers.iptablesRulesNaming(ids)).isEmpty();
+    assertThat(HostLeftovers.bridgePorts(DAEMON.bridge())).as("veths on the bridge").isEmpty();
     assertThat(HostLeftovers.mountsUnder(DAEMON.base()))
         .as("mounts of removed pods")
         .noneMatch(mount -> ids.stream().anyMatch(id -> mount.toString().contains(id)));

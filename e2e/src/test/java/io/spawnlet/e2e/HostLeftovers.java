@@ -106,11 +106,47 @@ final class HostLeftovers {
     }
   }
 
+  /**
+   * Interfaces still enslaved to {@code bridge} (a pod's veth outlives its pod if CNI DEL failed).
+   */
+  static List<String> bridgePorts(String bridge) {
+    Path ports = Path.of("/sys/class/net", bridge, "brif");
+    if (!Files.isDirectory(ports)) {
+      return List.of();
+    }
+    try (Stream<Path> entries = Files.list(ports)) {
+      return entries.map(entry -> entry.getFileName().toString()).sorted().toList();
+    } catch (IOException e) {
+      throw new AssertionError("cannot list " + ports, e);
+    }
+  }
+
+  /**
+   * Lines of {@code iptables-save} (the NAT and filter rules CNI's bridge and portmap plugins add,
+   * commented with the container id) that mention one of the given ids.
+   */
+  static List<String> iptablesRulesNaming(Collection<String> ids) {
+    try {
+      Process save = new ProcessBuilder("iptables-save").redirectErrorStream(true).start();
+      String rules = new String(save.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (save.waitFor() != 0) {
+        throw new AssertionError("iptables-save failed: " + rules);
+      }
+      return rules.lines().filter(line -> mentionsAny(line, ids)).toList();
+    } catch (IOException e) {
+      throw new AssertionError("cannot run iptables-save", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
+  }
+
   private static boolean mentionsAny(String text, Collection<String> ids) {
-    // Runtimes often name things after a 12-character id prefix.
+    // Runtimes often name things after a 12-character prefix of a long id.
     return ids.stream()
-        .filter(id -> id.length() >= 12)
-        .anyMatch(id -> text.contains(id.substring(0, 12)));
+        .map(id -> id.length() > 12 ? id.substring(0, 12) : id)
+        .filter(key -> key.length() >= 8)
+        .anyMatch(text::contains);
   }
 
   /** mountinfo escapes space, tab, newline and backslash as \ooo. */
