@@ -38,8 +38,18 @@ install_packages() {
   log "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  # containerd is only a benchmark baseline: keep Debian from starting it as a service.
-  apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # containerd and docker-registry are tools of the tests and benchmarks, which start their own
+  # instances: keep their packages from starting host services (exit 101 = "action forbidden").
+  local policy=/usr/sbin/policy-rc.d added_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod +x "$policy"
+    added_policy=1
+  fi
+  local rc=0
+  apt-get install -y -q --no-install-recommends "${missing[@]}" || rc=$?
+  ((added_policy == 0)) || rm -f "$policy"
+  return "$rc"
 }
 
 check_jdk() {
