@@ -104,7 +104,7 @@ find_jdk_home() {
   if [[ -z $best ]]; then
     log "ERROR: spawnlet needs a JDK ${SPAWNLET_MIN_JAVA} or newer; none found under /usr/lib/jvm," \
       "in JAVA_HOME or on PATH (java there: $(java -version 2>&1 | head -1 || echo none))." \
-      "Install one, e.g. 'apt-get install temurin-25-jdk' (Adoptium repository) or 'openjdk-21-jdk'."
+      "Install one under /usr/lib/jvm (Eclipse Temurin is preferred) or point JAVA_HOME at it."
     return 1
   fi
   echo "$best"
