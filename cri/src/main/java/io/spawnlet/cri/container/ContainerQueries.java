@@ -93,13 +93,8 @@ public final class ContainerQueries {
     return ListContainersResponse.newBuilder()
         .addAllContainers(
             state.containers.all().stream()
-                .filter(c -> f.getId().isEmpty() || c.id().startsWith(f.getId()))
-                .filter(
-                    c ->
-                        f.getPodSandboxId().isEmpty()
-                            || c.sandboxId().startsWith(f.getPodSandboxId()))
+                .filter(c -> selected(c, f.getId(), f.getPodSandboxId(), f.getLabelSelectorMap()))
                 .filter(c -> !f.hasState() || state(c) == f.getState().getState())
-                .filter(c -> PodSandboxQueries.matches(c.labels(), f.getLabelSelectorMap()))
                 .sorted(Comparator.comparingLong(ContainerRecord::createdAtNanos))
                 .map(
                     c ->
@@ -129,16 +124,19 @@ public final class ContainerQueries {
     return ListContainerStatsResponse.newBuilder()
         .addAllStats(
             state.containers.all().stream()
-                .filter(c -> f.getId().isEmpty() || c.id().startsWith(f.getId()))
-                .filter(
-                    c ->
-                        f.getPodSandboxId().isEmpty()
-                            || c.sandboxId().startsWith(f.getPodSandboxId()))
-                .filter(c -> PodSandboxQueries.matches(c.labels(), f.getLabelSelectorMap()))
+                .filter(c -> selected(c, f.getId(), f.getPodSandboxId(), f.getLabelSelectorMap()))
                 .filter(c -> c.state() == ContainerRecord.State.RUNNING)
                 .map(this::stats)
                 .toList())
         .build();
+  }
+
+  /** The filter fields ListContainers and ListContainerStats share; ids match by prefix. */
+  private static boolean selected(
+      ContainerRecord c, String id, String sandboxId, java.util.Map<String, String> labels) {
+    return c.id().startsWith(id)
+        && c.sandboxId().startsWith(sandboxId)
+        && PodSandboxQueries.matches(c.labels(), labels);
   }
 
   private ContainerStats stats(ContainerRecord c) {

@@ -12,7 +12,6 @@ import runtime.v1.ListPodSandboxResponse;
 import runtime.v1.ListPodSandboxStatsRequest;
 import runtime.v1.ListPodSandboxStatsResponse;
 import runtime.v1.Namespace;
-import runtime.v1.NamespaceOption;
 import runtime.v1.PodIP;
 import runtime.v1.PodSandbox;
 import runtime.v1.PodSandboxConfig;
@@ -100,7 +99,7 @@ public final class PodSandboxQueries {
     PodSandboxFilter f = req.getFilter();
     List<PodSandbox> items =
         state.sandboxes.all().stream()
-            .filter(s -> f.getId().isEmpty() || s.id().startsWith(f.getId()))
+            .filter(s -> s.id().startsWith(f.getId()))
             .filter(s -> !f.hasState() || state(s) == f.getState().getState())
             .filter(s -> matches(s.labels(), f.getLabelSelectorMap()))
             .sorted(Comparator.comparingLong(SandboxRecord::createdAtNanos))
@@ -129,7 +128,7 @@ public final class PodSandboxQueries {
     return ListPodSandboxStatsResponse.newBuilder()
         .addAllStats(
             state.sandboxes.all().stream()
-                .filter(s -> f.getId().isEmpty() || s.id().startsWith(f.getId()))
+                .filter(s -> s.id().startsWith(f.getId()))
                 .filter(s -> matches(s.labels(), f.getLabelSelectorMap()))
                 .map(this::stats)
                 .toList())
@@ -162,9 +161,5 @@ public final class PodSandboxQueries {
       }
     }
     return true;
-  }
-
-  static NamespaceOption namespaceOptions(PodSandboxConfig c) {
-    return c.getLinux().getSecurityContext().getNamespaceOptions();
   }
 }

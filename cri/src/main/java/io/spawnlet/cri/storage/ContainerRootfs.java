@@ -2,6 +2,7 @@ package io.spawnlet.cri.storage;
 
 import io.spawnlet.cri.CriException;
 import io.spawnlet.cri.host.Syscalls;
+import io.spawnlet.cri.store.Directories;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -101,7 +102,7 @@ public final class ContainerRootfs {
     Path dir = containerDir(containerId);
     unmount(containerId);
     try {
-      FileTrees.delete(dir);
+      Directories.deleteTree(dir);
     } catch (IOException e) {
       throw CriException.internal("removing rootfs of container " + containerId + ": " + e, e);
     }

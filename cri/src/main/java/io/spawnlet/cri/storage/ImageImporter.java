@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.spawnlet.cri.CriException;
 import io.spawnlet.cri.storage.OciDocuments.Descriptor;
 import io.spawnlet.cri.storage.OciDocuments.Manifest;
+import io.spawnlet.cri.store.Directories;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -183,7 +184,7 @@ public final class ImageImporter {
       }
       return importLayout(dir, tag, ref);
     } finally {
-      FileTrees.delete(dir);
+      Directories.deleteTree(dir);
     }
   }
 

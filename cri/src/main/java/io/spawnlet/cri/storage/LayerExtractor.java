@@ -3,6 +3,7 @@ package io.spawnlet.cri.storage;
 import io.spawnlet.cri.CriException;
 import io.spawnlet.cri.host.SyscallException;
 import io.spawnlet.cri.host.Syscalls;
+import io.spawnlet.cri.store.Directories;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -245,7 +246,7 @@ final class LayerExtractor {
 
   private void removeExisting(Path target, BasicFileAttributes existing) throws IOException {
     if (existing.isDirectory()) {
-      FileTrees.delete(target);
+      Directories.deleteTree(target);
       directoryTimes.removeIf(e -> e.getKey().startsWith(target));
     } else {
       Files.delete(target);

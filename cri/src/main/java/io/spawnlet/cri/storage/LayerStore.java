@@ -3,6 +3,7 @@ package io.spawnlet.cri.storage;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.spawnlet.cri.CriException;
 import io.spawnlet.cri.store.AtomicFiles;
+import io.spawnlet.cri.store.Directories;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -140,7 +141,7 @@ public final class LayerStore {
         return toLayer(metadata, layers.resolve(actualDiffId.hex()));
       }
     } finally {
-      FileTrees.delete(tmp);
+      Directories.deleteTree(tmp);
     }
   }
 
@@ -201,7 +202,7 @@ public final class LayerStore {
       }
       Path doomed = layers.resolve(TMP + ProcessHandle.current().pid() + "-" + UUID.randomUUID());
       Files.move(dir, doomed, StandardCopyOption.ATOMIC_MOVE);
-      FileTrees.delete(doomed);
+      Directories.deleteTree(doomed);
       LOG.info("removed layer {}", diffId);
     } catch (IOException e) {
       throw CriException.internal("removing layer " + dir + ": " + e, e);
@@ -239,7 +240,7 @@ public final class LayerStore {
         // a live process may be unpacking into it right now (the daemon and the CLI share a store)
         if (pid <= 0 || ProcessHandle.of(pid).isEmpty()) {
           LOG.info("removing unfinished layer dir {}", dir);
-          FileTrees.delete(dir);
+          Directories.deleteTree(dir);
         }
       }
     }
