@@ -60,14 +60,15 @@ done
 
 # ---------------------------------------------------------------- cleanup (also of earlier runs)
 
-# Processes this script started, found by their pid files or by the unique $WORK path in their
-# command line (containerd's shims daemonise), ended one pid at a time.
+# Processes this script started: the daemons (pid files), then anything whose command line holds
+# the unique $WORK path (containerd's shims and spawnlet's conmons daemonise), then the pods'
+# own processes (in our cgroup parent). Each is ended by its pid.
 kill_our_processes() {
   local pidfile pid cmdline
   for pidfile in "$WORK"/*/daemon.pid; do
     [[ -f $pidfile ]] || continue
     pid=$(<"$pidfile")
-    if [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$WORK"; then
+    if [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -F "$WORK" >/dev/null; then
       kill -TERM "$pid" 2>/dev/null || true
       for _ in $(seq 100); do [[ -d /proc/$pid ]] || break; sleep 0.1; done
       kill -KILL "$pid" 2>/dev/null || true
@@ -75,12 +76,17 @@ kill_our_processes() {
     rm -f "$pidfile"
   done
   for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-    [[ $pid == "$$" ]] && continue
+    [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
     cmdline=$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) || continue
-    if [[ $cmdline == *containerd-shim*"$WORK/"* ]]; then
+    if [[ $cmdline == *"$WORK/"* ]]; then
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done
+  local procs
+  for procs in $(find /sys/fs/cgroup/*"$CGROUP_PARENT" -name cgroup.procs 2>/dev/null); do
+    for pid in $(cat "$procs" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+  done
+  sleep 0.2 # let the kernel reap them before cgroups and netns are removed
 }
 
 unmount_under_work() {
@@ -115,7 +121,7 @@ remove_our_cgroups() {
 
 cleanup_runtime() { # RUNTIME: what is left of one runtime's run
   local runtime=$1
-  if [[ -S $WORK/$runtime/cri.sock ]] && daemon_alive "$runtime"; then
+  if [[ -S $WORK/$runtime/cri.sock && -f $BENCH_JAR ]] && daemon_alive "$runtime"; then
     "$JAVA" "${JAVA_OPTS[@]}" -jar "$BENCH_JAR" --socket "$WORK/$runtime/cri.sock" --label "$runtime" --cleanup-only || true
   fi
   kill_our_processes
@@ -127,10 +133,13 @@ cleanup_runtime() { # RUNTIME: what is left of one runtime's run
 }
 
 cleanup_all() {
+  local runtime
+  for runtime in "${!BRIDGE[@]}"; do
+    if [[ -d $WORK/$runtime ]]; then cleanup_runtime "$runtime"; fi
+  done
   kill_our_processes
   unmount_under_work
   remove_our_netns
-  local runtime
   for runtime in "${!BRIDGE[@]}"; do ip link delete "${BRIDGE[$runtime]}" 2>/dev/null || true; done
   remove_our_cgroups
   rm -rf "${WORK:?}"
@@ -259,8 +268,8 @@ EOF
   wait_for_socket containerd
   ctr -a "$dir/containerd.sock" -n k8s.io images import --base-name docker.io/library/busybox "$WORK/images/busybox.tar" >/dev/null
   ctr -a "$dir/containerd.sock" -n k8s.io images import --base-name localhost/spawnlet-bench/pause "$WORK/images/pause.tar" >/dev/null
-  ctr -a "$dir/containerd.sock" -n k8s.io images ls -q | grep -qxF "$IMAGE" || die "containerd: $IMAGE not imported"
-  ctr -a "$dir/containerd.sock" -n k8s.io images ls -q | grep -qxF "$PAUSE_IMAGE" || die "containerd: $PAUSE_IMAGE not imported"
+  ctr -a "$dir/containerd.sock" -n k8s.io images ls -q | grep -xF "$IMAGE" >/dev/null || die "containerd: $IMAGE not imported"
+  ctr -a "$dir/containerd.sock" -n k8s.io images ls -q | grep -xF "$PAUSE_IMAGE" >/dev/null || die "containerd: $PAUSE_IMAGE not imported"
 }
 
 # ---------------------------------------------------------------- spawnlet
@@ -305,7 +314,8 @@ machine_facts() {
   echo "- Machine: $(nproc) CPUs ($cpu), $mem memory, kernel $(uname -r)," \
     "cgroups $( [[ -d /sys/fs/cgroup/unified ]] && echo 'hybrid (v1 + cgroup2 at /sys/fs/cgroup/unified)' || stat -fc %T /sys/fs/cgroup)"
   echo "- OCI runtime: $("$OCI_RUNTIME_PATH" --version | head -1) for both (crun: $(crun --version | head -1 | awk '{print $3}'), not used, see below)"
-  echo "- containerd: $(containerd --version | awk '{print $3}') (Debian), CRI plugin, runc v2 shim, overlayfs, cgroupfs"
+  echo "- containerd: $(containerd --version | awk '{print $3}') (Debian), CRI plugin, runc v2 shim, overlayfs, cgroupfs," \
+    "\`restrict_oom_score_adj = true\` (root here lacks CAP_SYS_RESOURCE: runc cannot lower the sandbox's oom_score_adj to -998)"
   echo "- spawnlet: $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown) (commit of this checkout)"
   echo "- CNI: $CNI_PLUGINS bridge + host-local $(dpkg-query -W -f='${Version}' containernetworking-plugins 2>/dev/null), one bridge and /24 per runtime; Java client: $("$JAVA" -version 2>&1 | head -1)"
 }
