@@ -324,7 +324,7 @@ machine_facts() {
 stat_of() { # RUNTIME OPERATION FIELD
   local file=$RESULTS/$1.json
   [[ -f $file && $(jq -r '.started_at' "$file") > $RUN_STARTED ]] || { echo "—"; return; }
-  jq -r --arg op "$2" --arg f "$3" '.operations[$op][$f] | . * 100 | round / 100' "$file"
+  jq -r --arg op "$2" --arg f "$3" '.operations[$op][$f]' "$file" | awk '{printf "%.2f\n", $1}'
 }
 
 ratio() { # A B
@@ -350,6 +350,10 @@ section() {
     c99=$(stat_of containerd "$op" p99_ms); s99=$(stat_of spawnlet "$op" p99_ms)
     echo "| $op | $c50 | $s50 | $(ratio "$s50" "$c50") | $c99 | $s99 | $(ratio "$s99" "$c99") |"
   done
+  if [[ $(stat_of spawnlet RunPodSandbox p50_ms) == "—" ]]; then
+    echo
+    echo "spawnlet was not measured in this run (ORDER=$ORDER): its columns stay empty until a run with both."
+  fi
   echo
   echo "Each pod: RunPodSandbox (kubelet's default namespaces: pod network and IPC, PID per container;" \
     "cgroup parent $CGROUP_PARENT; no port mappings), CreateContainer+StartContainer of one busybox" \
