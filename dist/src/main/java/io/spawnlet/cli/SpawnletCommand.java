@@ -9,7 +9,13 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = VersionCommand.Provider.class,
     description = "Kubernetes node agent for full-OS system containers.",
-    subcommands = {VersionCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      CriCommand.class,
+      ImageCommand.class,
+      PodsCommand.class,
+      VersionCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class SpawnletCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -20,6 +26,20 @@ public final class SpawnletCommand implements Runnable {
   }
 
   public static void main(String[] args) {
-    System.exit(new CommandLine(new SpawnletCommand()).execute(args));
+    CommandLine cli = new CommandLine(new SpawnletCommand());
+    // Errors users can act on (bad input, daemon refusals) print as one line, not a stack trace.
+    cli.setExecutionExceptionHandler(
+        (e, cmd, parsed) -> {
+          cmd.getErr().println("spawnlet: " + describe(e));
+          return 1;
+        });
+    System.exit(cli.execute(args));
+  }
+
+  private static String describe(Exception e) {
+    if (e instanceof io.grpc.StatusRuntimeException s) {
+      return s.getStatus().getCode() + ": " + s.getStatus().getDescription();
+    }
+    return e.getMessage() == null ? e.toString() : e.getMessage();
   }
 }

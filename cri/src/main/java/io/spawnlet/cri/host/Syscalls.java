@@ -3,6 +3,7 @@ package io.spawnlet.cri.host;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Platform;
 import jnr.ffi.Runtime;
+import jnr.ffi.annotations.Out;
 import jnr.ffi.annotations.SaveError;
 
 /**
@@ -22,7 +23,18 @@ public final class Syscalls {
   public static final long MS_SLAVE = 1 << 19;
   public static final long MS_SHARED = 1 << 20;
 
+  public static final int O_RDONLY = 0;
+  public static final int O_CLOEXEC = 0x80000;
+  public static final int POLLIN = 1;
+
   public static final int MNT_DETACH = 2;
+
+  public static final int S_IFIFO = 0010000;
+  public static final int S_IFCHR = 0020000;
+  public static final int S_IFBLK = 0060000;
+
+  private static final int AT_FDCWD = -100;
+  private static final int AT_SYMLINK_NOFOLLOW = 0x100;
   public static final int UMOUNT_NOFOLLOW = 8;
 
   public static final int CLONE_NEWNS = 0x00020000;
@@ -32,6 +44,9 @@ public final class Syscalls {
   public static final int CLONE_NEWUSER = 0x10000000;
   public static final int CLONE_NEWPID = 0x20000000;
   public static final int CLONE_NEWNET = 0x40000000;
+
+  /** statfs f_type of nsfs, the file system of /proc/PID/ns/* files and their bind mounts. */
+  public static final long NSFS_MAGIC = 0x6e736673L;
 
   private static final long SYS_PIDFD_OPEN = 434;
   private static final long SYS_PIDFD_GETFD = 438;
@@ -61,6 +76,51 @@ public final class Syscalls {
 
     @SaveError
     int close(int fd);
+
+    @SaveError
+    int mknod(String path, int mode, long dev);
+
+    @SaveError
+    int lchown(String path, int uid, int gid);
+
+    @SaveError
+    int chmod(String path, int mode);
+
+    @SaveError
+    int utimensat(int dirfd, String path, long[] times, int flags);
+
+    @SaveError
+    int lsetxattr(String path, String name, byte[] value, long size, int flags);
+
+    @SaveError
+    long lgetxattr(String path, String name, byte[] value, long size);
+
+    @SaveError
+    long llistxattr(String path, byte[] list, long size);
+
+    @SaveError
+    int pipe2(int[] fds, int flags);
+
+    @SaveError
+    long read(int fd, byte[] buf, long count);
+
+    @SaveError
+    long write(int fd, byte[] buf, long count);
+
+    @SaveError
+    int poll(int[] fds, long nfds, int timeoutMillis);
+
+    @SaveError
+    int waitpid(int pid, int[] status, int options);
+
+    @SaveError
+    int open(String path, int flags);
+
+    @SaveError
+    int rmdir(String path);
+
+    @SaveError
+    int statfs(String path, @Out byte[] buf);
   }
 
   private static final LibC LIBC =
@@ -143,6 +203,213 @@ public final class Syscalls {
     LIBC.close(fd);
   }
 
+  /** Creates a device node or fifo; {@code type} is one of S_IFCHR, S_IFBLK, S_IFIFO. */
+  public static void mknod(String path, int type, int permissions, long major, long minor) {
+    check(
+        LIBC.mknod(path, type | (permissions & 07777), makedev(major, minor)),
+        "mknod(" + path + ", 0" + Integer.toOctalString(type | permissions) + ")");
+  }
+
+  /** glibc's makedev: 12 bits of major and 20 of minor, split the way the kernel's dev_t is. */
+  public static long makedev(long major, long minor) {
+    return ((major & 0xfffff000L) << 32)
+        | ((major & 0xfffL) << 8)
+        | ((minor & 0xffffff00L) << 12)
+        | (minor & 0xffL);
+  }
+
+  public static long major(long dev) {
+    return ((dev >>> 8) & 0xfffL) | ((dev >>> 32) & 0xfffff000L);
+  }
+
+  public static long minor(long dev) {
+    return (dev & 0xffL) | ((dev >>> 12) & 0xffffff00L);
+  }
+
+  /** Changes the owner of {@code path} itself, never of what a symlink points to. */
+  public static void lchown(String path, long uid, long gid) {
+    check(
+        LIBC.lchown(path, (int) uid, (int) gid), "lchown(" + path + ", " + uid + ", " + gid + ")");
+  }
+
+  /**
+   * Sets all twelve mode bits (setuid, setgid and sticky included, which Java's POSIX attribute
+   * view cannot). Follows symlinks: call it only on a path known not to be one.
+   */
+  public static void chmod(String path, int mode) {
+    check(
+        LIBC.chmod(path, mode & 07777),
+        "chmod(" + path + ", 0" + Integer.toOctalString(mode) + ")");
+  }
+
+  /** Sets access and modification time of {@code path} itself (a symlink is not followed). */
+  public static void lutimes(String path, long epochSeconds, long nanos) {
+    long[] times = {epochSeconds, nanos, epochSeconds, nanos};
+    check(LIBC.utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW), "utimensat(" + path + ")");
+  }
+
+  /**
+   * Sets an extended attribute of {@code path} itself, in any namespace (trusted.*, security.*).
+   */
+  public static void lsetxattr(String path, String name, byte[] value) {
+    check(
+        LIBC.lsetxattr(path, name, value, value.length, 0),
+        "lsetxattr(" + path + ", " + name + ")");
+  }
+
+  /** The extended attributes of {@code path} itself, by name. */
+  public static java.util.Map<String, byte[]> lgetxattrs(String path) {
+    java.util.Map<String, byte[]> result = new java.util.TreeMap<>();
+    long listSize = LIBC.llistxattr(path, null, 0);
+    if (listSize < 0) {
+      int errno = RUNTIME.getLastError();
+      if (errno == Errno.ENOTSUP) {
+        return result;
+      }
+      throw new SyscallException("llistxattr(" + path + ")", errno);
+    }
+    if (listSize == 0) {
+      return result;
+    }
+    byte[] list = new byte[(int) listSize];
+    long got = LIBC.llistxattr(path, list, list.length);
+    if (got < 0) {
+      throw new SyscallException("llistxattr(" + path + ")", RUNTIME.getLastError());
+    }
+    int start = 0;
+    for (int i = 0; i < got; i++) {
+      if (list[i] == 0) {
+        String name = new String(list, start, i - start, java.nio.charset.StandardCharsets.UTF_8);
+        start = i + 1;
+        long size = LIBC.lgetxattr(path, name, null, 0);
+        if (size < 0) {
+          continue; // removed meanwhile
+        }
+        byte[] value = new byte[(int) size];
+        long read = LIBC.lgetxattr(path, name, value, value.length);
+        if (read >= 0) {
+          result.put(name, java.util.Arrays.copyOf(value, (int) read));
+        }
+      }
+    }
+    return result;
+  }
+
+  /** A pipe, both ends close-on-exec: {@code [readFd, writeFd]}. */
+  public static int[] pipe() {
+    int[] fds = new int[2];
+    check(LIBC.pipe2(fds, O_CLOEXEC), "pipe2(O_CLOEXEC)");
+    return fds;
+  }
+
+  /** Reads up to {@code buf.length} bytes; returns 0 at end of file. Retries on EINTR. */
+  public static int read(int fd, byte[] buf) {
+    while (true) {
+      long n = LIBC.read(fd, buf, buf.length);
+      if (n >= 0) {
+        return (int) n;
+      }
+      int errno = RUNTIME.getLastError();
+      if (errno != Errno.EINTR) {
+        throw new SyscallException("read(" + fd + ")", errno);
+      }
+    }
+  }
+
+  /** Writes all of {@code data}. Retries on EINTR and short writes. */
+  public static void write(int fd, byte[] data) {
+    int done = 0;
+    while (done < data.length) {
+      byte[] rest = done == 0 ? data : java.util.Arrays.copyOfRange(data, done, data.length);
+      long n = LIBC.write(fd, rest, rest.length);
+      if (n < 0) {
+        int errno = RUNTIME.getLastError();
+        if (errno == Errno.EINTR) {
+          continue;
+        }
+        throw new SyscallException("write(" + fd + ")", errno);
+      }
+      done += (int) n;
+    }
+  }
+
+  /**
+   * Waits until {@code fd} is readable (or hung up); returns false when {@code timeoutMillis}
+   * passed first. A negative timeout waits for ever.
+   */
+  public static boolean pollReadable(int fd, int timeoutMillis) {
+    // struct pollfd {int fd; short events; short revents;}: two ints on a little-endian machine,
+    // the second holding events in its low half and revents in its high half.
+    int[] pollfd = {fd, POLLIN};
+    while (true) {
+      int rc = LIBC.poll(pollfd, 1, timeoutMillis);
+      if (rc >= 0) {
+        return rc > 0;
+      }
+      int errno = RUNTIME.getLastError();
+      if (errno != Errno.EINTR) {
+        throw new SyscallException("poll(" + fd + ")", errno);
+      }
+    }
+  }
+
+  /**
+   * Waits for our child {@code pid} to end and returns its raw wait status (see {@link #exitCode}).
+   */
+  public static int waitpid(int pid) {
+    int[] status = new int[1];
+    while (true) {
+      if (LIBC.waitpid(pid, status, 0) == pid) {
+        return status[0];
+      }
+      int errno = RUNTIME.getLastError();
+      if (errno != Errno.EINTR) {
+        throw new SyscallException("waitpid(" + pid + ")", errno);
+      }
+    }
+  }
+
+  /** The shell convention for a wait status: the exit code, or 128 + the signal that killed it. */
+  public static int exitCode(int waitStatus) {
+    int signal = waitStatus & 0x7f;
+    return signal == 0 ? (waitStatus >> 8) & 0xff : 128 + signal;
+  }
+
+  /** Opens {@code path} read-only and close-on-exec; the caller closes the returned fd. */
+  public static int openReadOnly(String path) {
+    int fd = LIBC.open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      throw new SyscallException("open(" + path + ")", RUNTIME.getLastError());
+    }
+    return fd;
+  }
+
+  /**
+   * Removes the directory {@code path} with rmdir(2) (the only way to remove a cgroup); returns
+   * false (no error) if it did not exist.
+   */
+  public static boolean rmdir(String path) {
+    if (LIBC.rmdir(path) == 0) {
+      return true;
+    }
+    int errno = RUNTIME.getLastError();
+    if (errno == Errno.ENOENT) {
+      return false;
+    }
+    throw new SyscallException("rmdir(" + path + ")", errno);
+  }
+
+  /**
+   * The file system type ({@code f_type}, a magic number such as {@link #NSFS_MAGIC}) of the file
+   * system holding {@code path}. Reads the first field of {@code struct statfs}, which is a 64-bit
+   * word on the LP64 platforms spawnlet runs on (x86_64, aarch64).
+   */
+  public static long statfsType(String path) {
+    byte[] buf = new byte[256]; // struct statfs is 120 bytes on x86_64 and aarch64
+    check(LIBC.statfs(path, buf), "statfs(" + path + ")");
+    return java.nio.ByteBuffer.wrap(buf, 0, 8).order(java.nio.ByteOrder.nativeOrder()).getLong();
+  }
+
   private static void check(int rc, String call) {
     if (rc != 0) {
       throw new SyscallException(call, RUNTIME.getLastError());
@@ -154,9 +421,12 @@ public final class Syscalls {
     public static final int EPERM = 1;
     public static final int ENOENT = 2;
     public static final int ESRCH = 3;
+    public static final int EINTR = 4;
     public static final int EBUSY = 16;
     public static final int EEXIST = 17;
     public static final int EINVAL = 22;
+    public static final int ENOTEMPTY = 39;
+    public static final int ENOTSUP = 95;
 
     private Errno() {}
   }

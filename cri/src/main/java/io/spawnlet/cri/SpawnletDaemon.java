@@ -1,0 +1,153 @@
+package io.spawnlet.cri;
+
+import io.spawnlet.cri.config.DaemonConfig;
+import io.spawnlet.cri.container.ContainerBundles;
+import io.spawnlet.cri.container.ContainerCreator;
+import io.spawnlet.cri.container.ContainerExits;
+import io.spawnlet.cri.container.ContainerLifecycle;
+import io.spawnlet.cri.container.ContainerQueries;
+import io.spawnlet.cri.events.ContainerEvents;
+import io.spawnlet.cri.grpc.CriServer;
+import io.spawnlet.cri.grpc.ImageServiceEndpoint;
+import io.spawnlet.cri.grpc.RuntimeServiceEndpoint;
+import io.spawnlet.cri.host.CgroupAccounting;
+import io.spawnlet.cri.host.CgroupHierarchies;
+import io.spawnlet.cri.host.NamespacePinner;
+import io.spawnlet.cri.host.PodCgroups;
+import io.spawnlet.cri.image.ImageResolver;
+import io.spawnlet.cri.image.Images;
+import io.spawnlet.cri.info.RuntimeInfo;
+import io.spawnlet.cri.net.NetworkSettings;
+import io.spawnlet.cri.net.PodNetwork;
+import io.spawnlet.cri.oci.RuntimeHandlers;
+import io.spawnlet.cri.sandbox.PodSandboxQueries;
+import io.spawnlet.cri.sandbox.PodSandboxRunner;
+import io.spawnlet.cri.sandbox.PodSandboxTeardown;
+import io.spawnlet.cri.sandbox.SandboxLayout;
+import io.spawnlet.cri.storage.ContainerRootfs;
+import io.spawnlet.cri.storage.ImageStore;
+import io.spawnlet.cri.storage.LayerStore;
+import io.spawnlet.cri.store.StateStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The composition root of the CRI daemon: builds every part from the config, opens the socket
+ * (answering UNAVAILABLE until recovery is done), recovers state from disk and the runtime, then
+ * serves.
+ */
+public final class SpawnletDaemon implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(SpawnletDaemon.class);
+
+  private final CriServer server;
+  private final RuntimeHandlers handlers;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private final NamespacePinner pinner;
+
+  private SpawnletDaemon(CriServer server, RuntimeHandlers handlers, NamespacePinner pinner) {
+    this.server = server;
+    this.handlers = handlers;
+    this.pinner = pinner;
+  }
+
+  public static SpawnletDaemon start(DaemonConfig cfg, String version) throws IOException {
+    long t0 = System.nanoTime();
+    Files.createDirectories(cfg.root());
+    Files.createDirectories(cfg.runRoot());
+    CgroupHierarchies cgroupLayout = CgroupHierarchies.detect();
+    log.info(
+        "spawnlet {} starting: root {}, run root {}, cgroups {}",
+        version,
+        cfg.root(),
+        cfg.runRoot(),
+        cgroupLayout.layout());
+
+    StateStore state = new StateStore(cfg.root());
+    LayerStore layers = new LayerStore(cfg.root().resolve("storage"));
+    ImageStore imageStore = new ImageStore(cfg.root().resolve("storage"), layers);
+    ContainerRootfs rootfs = new ContainerRootfs(cfg.root().resolve("storage"));
+    PodCgroups cgroups = new PodCgroups(cgroupLayout);
+    NamespacePinner pinner = new NamespacePinner(cfg.runRoot());
+    PodNetwork network =
+        new PodNetwork(
+            new NetworkSettings(
+                cfg.cniConfDirs(),
+                cfg.cniPluginDirs(),
+                cfg.root(),
+                true,
+                cfg.cniBridge(),
+                cfg.cniSubnet(),
+                java.time.Duration.ofMinutes(2)));
+    RuntimeHandlers handlers =
+        RuntimeHandlers.open(
+            cfg.runtimes(), cfg.defaultRuntime(), cfg.conmon(), cgroupLayout, cfg.runRoot());
+
+    ContainerEvents events = new ContainerEvents();
+    ContainerExits exits = new ContainerExits(state, events);
+    SandboxLayout sandboxLayout = new SandboxLayout(cfg.root(), cfg.runRoot());
+    ContainerBundles bundles = new ContainerBundles(cfg.root(), state, handlers, layers, rootfs);
+    ContainerLifecycle lifecycle = new ContainerLifecycle(state, handlers, bundles, exits, events);
+    ContainerQueries containerQueries =
+        new ContainerQueries(state, bundles, new CgroupAccounting(cgroupLayout));
+    PodSandboxRunner runner =
+        new PodSandboxRunner(state, sandboxLayout, pinner, cgroups, network, handlers);
+    PodSandboxTeardown teardown =
+        new PodSandboxTeardown(state, sandboxLayout, pinner, cgroups, network, lifecycle);
+    PodSandboxQueries sandboxQueries = new PodSandboxQueries(state, containerQueries);
+    ContainerCreator creator =
+        new ContainerCreator(state, new ImageResolver(imageStore), bundles, sandboxLayout, events);
+    Images images = new Images(imageStore, rootfs, state, cfg.root().resolve("storage"));
+
+    AtomicBoolean ready = new AtomicBoolean();
+    CriServer server =
+        CriServer.start(
+            cfg.socket(),
+            List.of(
+                new RuntimeServiceEndpoint(
+                    ready::get,
+                    new RuntimeInfo(version, handlers, network),
+                    runner,
+                    teardown,
+                    sandboxQueries,
+                    creator,
+                    lifecycle,
+                    containerQueries,
+                    events),
+                new ImageServiceEndpoint(ready::get, images)));
+    try {
+      new StateRecovery(state, handlers, bundles, exits, pinner, teardown).recover();
+      handlers.watchExits(
+          (exit) ->
+              exits.exited(
+                  exit.containerId(),
+                  exit.exitCode(),
+                  exit.finishedAt().toEpochMilli() * 1_000_000L));
+    } catch (RuntimeException e) {
+      server.close();
+      handlers.close();
+      throw e;
+    }
+    ready.set(true);
+    log.info("spawnlet ready in {} ms", (System.nanoTime() - t0) / 1_000_000);
+    return new SpawnletDaemon(server, handlers, pinner);
+  }
+
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+
+  /** Stops serving; containers keep running under conmon. */
+  @Override
+  public void close() {
+    if (closed.compareAndSet(false, true)) {
+      server.close();
+      handlers.close();
+      pinner.releaseRootIfUnused();
+    }
+  }
+}

@@ -1,0 +1,104 @@
+package io.spawnlet.cri.config;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The daemon's configuration: one YAML file ({@code /etc/spawnlet/config.yaml}), every key also a
+ * flag of {@code spawnlet cri}. Paths are spawnlet's own directories; nothing outside them is
+ * written except what the CRI caller names (log directories, mounts) and CNI's host state.
+ */
+@JsonIgnoreProperties(ignoreUnknown = false)
+public record DaemonConfig(
+    @JsonProperty("socket") Path socket,
+    @JsonProperty("root") Path root,
+    @JsonProperty("runRoot") Path runRoot,
+    @JsonProperty("cniConfDirs") List<Path> cniConfDirs,
+    @JsonProperty("cniPluginDirs") List<Path> cniPluginDirs,
+    @JsonProperty("cniSubnet") String cniSubnet,
+    @JsonProperty("cniBridge") String cniBridge,
+    @JsonProperty("defaultRuntime") String defaultRuntime,
+    @JsonProperty("runtimes") Map<String, Path> runtimes,
+    @JsonProperty("conmon") Path conmon,
+    @JsonProperty("logLevel") String logLevel) {
+
+  public static final Path DEFAULT_CONFIG = Path.of("/etc/spawnlet/config.yaml");
+
+  public static DaemonConfig defaults() {
+    Map<String, Path> runtimes = new LinkedHashMap<>();
+    runtimes.put("crun", Path.of("/usr/bin/crun"));
+    runtimes.put("runc", Path.of("/usr/bin/runc"));
+    return new DaemonConfig(
+        Path.of("/run/spawnlet/cri.sock"),
+        Path.of("/var/lib/spawnlet"),
+        Path.of("/run/spawnlet"),
+        List.of(Path.of("/etc/cni/net.d")),
+        List.of(Path.of("/opt/cni/bin"), Path.of("/usr/lib/cni")),
+        "10.89.0.0/16",
+        "spawnlet0",
+        "crun",
+        runtimes,
+        Path.of("/usr/bin/conmon"),
+        "info");
+  }
+
+  /** Reads {@code file} over the defaults: keys absent from the file keep their default. */
+  public static DaemonConfig load(Path file) throws IOException {
+    ObjectMapper yaml =
+        new ObjectMapper(new YAMLFactory())
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    DaemonConfig base = defaults();
+    if (!Files.exists(file)) {
+      return base;
+    }
+    DaemonConfig read;
+    try {
+      read = yaml.readValue(file.toFile(), DaemonConfig.class);
+    } catch (IOException e) {
+      throw new IOException(
+          "cannot read config "
+              + file
+              + ": "
+              + e.getMessage()
+              + " (see docs/ARCHITECTURE.md for the keys)",
+          e);
+    }
+    return read == null ? base : base.overlay(read);
+  }
+
+  /** Values set in {@code o} replace ours. */
+  public DaemonConfig overlay(DaemonConfig o) {
+    return new DaemonConfig(
+        o.socket != null ? o.socket : socket,
+        o.root != null ? o.root : root,
+        o.runRoot != null ? o.runRoot : runRoot,
+        o.cniConfDirs != null ? o.cniConfDirs : cniConfDirs,
+        o.cniPluginDirs != null ? o.cniPluginDirs : cniPluginDirs,
+        o.cniSubnet != null ? o.cniSubnet : cniSubnet,
+        o.cniBridge != null ? o.cniBridge : cniBridge,
+        o.defaultRuntime != null ? o.defaultRuntime : defaultRuntime,
+        o.runtimes != null ? mergedRuntimes(o.runtimes) : runtimes,
+        o.conmon != null ? o.conmon : conmon,
+        o.logLevel != null ? o.logLevel : logLevel);
+  }
+
+  private Map<String, Path> mergedRuntimes(Map<String, Path> more) {
+    Map<String, Path> m = new LinkedHashMap<>(runtimes);
+    m.putAll(more);
+    return m;
+  }
+
+  /** Where sandbox, container and image metadata live. */
+  public Path stateDir() {
+    return root;
+  }
+}

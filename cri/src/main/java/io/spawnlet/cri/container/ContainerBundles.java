@@ -1,0 +1,263 @@
+package io.spawnlet.cri.container;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.spawnlet.cri.CriException;
+import io.spawnlet.cri.Rollback;
+import io.spawnlet.cri.oci.CreateRequest;
+import io.spawnlet.cri.oci.ExitMonitor;
+import io.spawnlet.cri.oci.HostLimits;
+import io.spawnlet.cri.oci.ImageDefaults;
+import io.spawnlet.cri.oci.OciRuntime;
+import io.spawnlet.cri.oci.OciSpecBuilder;
+import io.spawnlet.cri.oci.RuntimeHandlers;
+import io.spawnlet.cri.oci.SandboxContext;
+import io.spawnlet.cri.sandbox.SandboxFiles;
+import io.spawnlet.cri.storage.ContainerRootfs;
+import io.spawnlet.cri.storage.Digest;
+import io.spawnlet.cri.storage.FsUsage;
+import io.spawnlet.cri.storage.Image;
+import io.spawnlet.cri.storage.Layer;
+import io.spawnlet.cri.storage.LayerStore;
+import io.spawnlet.cri.store.ContainerRecord;
+import io.spawnlet.cri.store.Directories;
+import io.spawnlet.cri.store.SandboxRecord;
+import io.spawnlet.cri.store.StateStore;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import runtime.v1.ContainerConfig;
+import runtime.v1.PodSandboxConfig;
+import runtime.v1.Signal;
+
+/**
+ * The host side of a container: its root filesystem (overlay over the image's shared layers), its
+ * OCI bundle ({@code config.json}, conmon's files) and its runtime container. What CreateContainer
+ * makes here, {@link #delete} unmakes.
+ */
+public final class ContainerBundles {
+  private static final Logger log = LoggerFactory.getLogger(ContainerBundles.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** conmon's control FIFO message that makes it reopen the container's log file. */
+  private static final String REOPEN_LOGS = "2 0 0\n";
+
+  private final Path containersRoot;
+  private final StateStore state;
+  private final RuntimeHandlers handlers;
+  private final LayerStore layers;
+  private final ContainerRootfs rootfs;
+  private final OciSpecBuilder specs = new OciSpecBuilder(HostLimits.ofThisProcess());
+
+  public ContainerBundles(
+      Path root,
+      StateStore state,
+      RuntimeHandlers handlers,
+      LayerStore layers,
+      ContainerRootfs rootfs) {
+    this.containersRoot = root.resolve("containers");
+    this.state = state;
+    this.handlers = handlers;
+    this.layers = layers;
+    this.rootfs = rootfs;
+  }
+
+  Path bundle(String id) {
+    return containersRoot.resolve(id).resolve("bundle");
+  }
+
+  /** Makes rootfs, bundle and runtime container; every step's undo goes into {@code undo}. */
+  int create(
+      String id,
+      SandboxRecord sandbox,
+      PodSandboxConfig sandboxConfig,
+      ContainerConfig config,
+      Image image,
+      Path logPath,
+      SandboxFiles files,
+      Rollback undo) {
+    List<Layer> lowerTopFirst = new ArrayList<>();
+    for (String diffId : image.diffIds()) {
+      lowerTopFirst.add(
+          0,
+          layers
+              .get(Digest.parse("image.diffIds", diffId))
+              .orElseThrow(
+                  () ->
+                      CriException.precondition(
+                          "layer "
+                              + diffId
+                              + " of image "
+                              + image.digestId()
+                              + " is missing from the store: re-import the image")));
+    }
+    Path merged = rootfs.create(id, lowerTopFirst);
+    undo.push("remove rootfs", () -> rootfs.remove(id));
+
+    Path bundle = bundle(id);
+    undo.push("delete bundle", () -> Directories.deleteTree(bundle.getParent()));
+    Map<String, String> ns = sandbox.namespacePaths();
+    SandboxContext context =
+        new SandboxContext(
+            sandbox.id(),
+            Optional.ofNullable(ns.get("network")).map(Path::of),
+            Optional.ofNullable(ns.get("ipc")).map(Path::of),
+            Optional.ofNullable(ns.get("uts")).map(Path::of),
+            Optional.empty(),
+            sandbox.cgroupParent(),
+            sandboxConfig.getHostname(),
+            Optional.of(files.resolvConf()),
+            Optional.of(files.hosts()),
+            Optional.of(files.hostname()),
+            Optional.of(files.shm()),
+            merged,
+            logPath == null ? bundle : logPath.getParent());
+    var c = image.config();
+    ImageDefaults defaults =
+        new ImageDefaults(
+            c.entrypoint(), c.cmd(), c.env(), c.workingDir(), c.user(), c.stopSignal());
+    OciSpecBuilder.write(specs.build(id, config, sandboxConfig, defaults, context), bundle);
+
+    Path log = logPath != null ? logPath : bundle.resolve("console.log");
+    try {
+      Files.createDirectories(log.getParent());
+    } catch (IOException e) {
+      throw CriException.internal(
+          "creating log directory " + log.getParent() + ": " + e.getMessage(), e);
+    }
+    OciRuntime runtime = handlers.runtime(sandbox.runtimeHandler());
+    var request =
+        new CreateRequest(
+            id,
+            sandboxConfig.getMetadata().getName() + "_" + config.getMetadata().getName(),
+            bundle,
+            log,
+            config.getTty(),
+            config.getStdin(),
+            config.getStdinOnce(),
+            sandbox.cgroupParent(),
+            List.of(),
+            Duration.ofMinutes(2));
+    int pid = runtime.create(request);
+    undo.push("delete runtime container", () -> runtime.delete(id, true, sandbox.cgroupParent()));
+    return pid;
+  }
+
+  /** The exit code conmon recorded, if the container has exited. */
+  public Optional<Integer> exitCodeIfExited(String id) {
+    return exitFile(id).flatMap(ExitMonitor::read).map(ExitMonitor.Exit::exitCode);
+  }
+
+  public long exitTimeNanos(String id) {
+    return exitFile(id)
+        .flatMap(ExitMonitor::read)
+        .map(e -> e.finishedAt().toEpochMilli() * 1_000_000L)
+        .orElse(System.currentTimeMillis() * 1_000_000L);
+  }
+
+  private Optional<Path> exitFile(String id) {
+    return state
+        .containers
+        .get(id)
+        .map(c -> handlers.runtime(c.runtimeHandler()).exitDir().resolve(id))
+        .filter(Files::exists);
+  }
+
+  /** CRI stop_signal if set, else the image's (systemd images say SIGRTMIN+3), else SIGTERM. */
+  int stopSignal(ContainerConfig config, Image image) {
+    if (config.getStopSignal() != Signal.RUNTIME_DEFAULT
+        && config.getStopSignal() != Signal.UNRECOGNIZED) {
+      return StopSignals.parse("config.stop_signal", config.getStopSignal().name());
+    }
+    String fromImage = image.config().stopSignal();
+    return fromImage.isEmpty()
+        ? ContainerLifecycle.SIGTERM
+        : StopSignals.parse("image config StopSignal", fromImage);
+  }
+
+  /** Deletes the runtime container, the rootfs and the bundle; every part tolerates "gone". */
+  void delete(ContainerRecord c) {
+    String cgroupParent =
+        state.sandboxes.get(c.sandboxId()).map(SandboxRecord::cgroupParent).orElse("");
+    handlers.runtime(c.runtimeHandler()).delete(c.id(), true, cgroupParent);
+    rootfs.remove(c.id());
+    try {
+      Directories.deleteTree(bundle(c.id()));
+    } catch (IOException e) {
+      throw CriException.internal("deleting bundle of " + c.id() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Recovery: removes root filesystems and runtime containers that no record owns. */
+  public void removeUnknown(Set<String> known) {
+    for (String id : rootfs.list()) {
+      if (!known.contains(id)) {
+        log.info("removing root filesystem of unknown container {}", id);
+        rootfs.remove(id);
+      }
+    }
+  }
+
+  public String cgroupPath(ContainerRecord c) {
+    String parent = state.sandboxes.get(c.sandboxId()).map(SandboxRecord::cgroupParent).orElse("");
+    return OciSpecBuilder.cgroupsPath(parent, c.id());
+  }
+
+  public record LayerUsage(String mountpoint, long bytes, long inodes) {}
+
+  public LayerUsage writableLayerUsage(ContainerRecord c) {
+    Path upper = rootfs.containerDir(c.id()).resolve("upper");
+    FsUsage u = FsUsage.of(upper);
+    return new LayerUsage(upper.toString(), u.bytes(), u.inodes());
+  }
+
+  /** Tells conmon to reopen the log file (after the kubelet rotated it). */
+  void reopenLog(ContainerRecord c) {
+    Path ctl = bundle(c.id()).resolve("ctl");
+    if (!Files.exists(ctl)) {
+      throw CriException.precondition(
+          "container "
+              + c.id()
+              + " has no conmon control pipe ("
+              + ctl
+              + "): is its conmon still running?");
+    }
+    try (OutputStream out = Files.newOutputStream(ctl, StandardOpenOption.WRITE)) {
+      out.write(REOPEN_LOGS.getBytes(StandardCharsets.US_ASCII));
+    } catch (IOException e) {
+      throw CriException.internal(
+          "asking conmon to reopen the log of " + c.id() + ": " + e.getMessage(), e);
+    }
+  }
+
+  String verboseInfo(ContainerRecord c) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("pid", c.pid());
+    m.put("sandboxID", c.sandboxId());
+    m.put("runtimeHandler", c.runtimeHandler());
+    m.put("bundle", bundle(c.id()).toString());
+    m.put("rootfs", rootfs.containerDir(c.id()).resolve("merged").toString());
+    m.put("cgroupsPath", cgroupPath(c));
+    try {
+      m.put("runtimeSpec", JSON.readTree(bundle(c.id()).resolve("config.json").toFile()));
+    } catch (IOException e) {
+      m.put("runtimeSpec", null);
+    }
+    try {
+      return JSON.writeValueAsString(m);
+    } catch (IOException e) {
+      return "{}";
+    }
+  }
+}

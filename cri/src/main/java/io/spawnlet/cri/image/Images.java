@@ -1,0 +1,179 @@
+package io.spawnlet.cri.image;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.spawnlet.cri.CriException;
+import io.spawnlet.cri.storage.ContainerRootfs;
+import io.spawnlet.cri.storage.FsUsage;
+import io.spawnlet.cri.storage.Image;
+import io.spawnlet.cri.storage.ImageStore;
+import io.spawnlet.cri.store.ContainerRecord;
+import io.spawnlet.cri.store.StateStore;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import runtime.v1.FilesystemIdentifier;
+import runtime.v1.FilesystemUsage;
+import runtime.v1.ImageFsInfoResponse;
+import runtime.v1.ImageSpec;
+import runtime.v1.ImageStatusRequest;
+import runtime.v1.ImageStatusResponse;
+import runtime.v1.Int64Value;
+import runtime.v1.ListImagesRequest;
+import runtime.v1.ListImagesResponse;
+import runtime.v1.PullImageRequest;
+import runtime.v1.PullImageResponse;
+import runtime.v1.RemoveImageRequest;
+import runtime.v1.RemoveImageResponse;
+import runtime.v1.UInt64Value;
+
+/**
+ * ImageService over the local image store: ListImages, ImageStatus, RemoveImage, ImageFsInfo, and
+ * PullImage for images that are already here (registry pulls are not implemented yet).
+ */
+public final class Images {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final ImageStore store;
+  private final ContainerRootfs rootfs;
+  private final StateStore state;
+  private final Path imageRoot;
+
+  public Images(ImageStore store, ContainerRootfs rootfs, StateStore state, Path imageRoot) {
+    this.store = store;
+    this.rootfs = rootfs;
+    this.state = state;
+    this.imageRoot = imageRoot;
+  }
+
+  public ListImagesResponse list(ListImagesRequest req) {
+    String filter = req.getFilter().getImage().getImage();
+    List<Image> images =
+        filter.isEmpty() ? store.list() : store.find(filter).map(List::of).orElse(List.of());
+    return ListImagesResponse.newBuilder()
+        .addAllImages(images.stream().map(Images::toCri).toList())
+        .build();
+  }
+
+  public ImageStatusResponse status(ImageStatusRequest req) {
+    String ref = req.getImage().getImage();
+    if (ref.isEmpty()) {
+      throw CriException.invalid("image.image", "is required");
+    }
+    var found = store.find(ref);
+    // CRI: an absent image is an empty response, not an error.
+    if (found.isEmpty()) {
+      return ImageStatusResponse.getDefaultInstance();
+    }
+    ImageStatusResponse.Builder b = ImageStatusResponse.newBuilder().setImage(toCri(found.get()));
+    if (req.getVerbose()) {
+      b.putInfo("info", verboseInfo(found.get()));
+    }
+    return b.build();
+  }
+
+  public PullImageResponse pull(PullImageRequest req) {
+    String ref = req.getImage().getImage();
+    if (ref.isEmpty()) {
+      throw CriException.invalid("image.image", "is required");
+    }
+    return store
+        .find(ref)
+        .map(i -> PullImageResponse.newBuilder().setImageRef(i.digestId()).build())
+        .orElseThrow(
+            () ->
+                new CriException(
+                    CriException.Kind.UNIMPLEMENTED,
+                    "image \""
+                        + ref
+                        + "\" is not present and pulling from registries is not implemented"
+                        + " yet: import it with 'spawnlet image import SRC --name "
+                        + ref
+                        + "'"));
+  }
+
+  public RemoveImageResponse remove(RemoveImageRequest req) {
+    String ref = req.getImage().getImage();
+    if (ref.isEmpty()) {
+      throw CriException.invalid("image.image", "is required");
+    }
+    // Removing an absent image is not an error (the kubelet's image GC retries freely).
+    store.remove(ref, this::inUse);
+    return RemoveImageResponse.getDefaultInstance();
+  }
+
+  private boolean inUse(String imageId) {
+    return state.containers.all().stream()
+        .map(ContainerRecord::imageId)
+        .anyMatch(id -> id.equals("sha256:" + imageId) || id.equals(imageId));
+  }
+
+  public ImageFsInfoResponse fsInfo() {
+    long now = System.currentTimeMillis() * 1_000_000L;
+    FsUsage images = store.usage();
+    FsUsage containers = rootfs.usage();
+    return ImageFsInfoResponse.newBuilder()
+        .addImageFilesystems(usage(now, imageRoot.toString(), images))
+        .addContainerFilesystems(usage(now, imageRoot.toString(), containers))
+        .build();
+  }
+
+  private static FilesystemUsage usage(long now, String mountpoint, FsUsage u) {
+    return FilesystemUsage.newBuilder()
+        .setTimestamp(now)
+        .setFsId(FilesystemIdentifier.newBuilder().setMountpoint(mountpoint))
+        .setUsedBytes(UInt64Value.newBuilder().setValue(u.bytes()))
+        .setInodesUsed(UInt64Value.newBuilder().setValue(u.inodes()))
+        .build();
+  }
+
+  static runtime.v1.Image toCri(Image i) {
+    runtime.v1.Image.Builder b =
+        runtime.v1.Image.newBuilder()
+            .setId(i.digestId())
+            .addAllRepoTags(i.repoTags())
+            .addAllRepoDigests(i.repoDigests())
+            .setSize(i.size())
+            .setSpec(ImageSpec.newBuilder().setImage(i.digestId()).putAllAnnotations(Map.of()));
+    ImageUser.of(i.config().user())
+        .ifPresent(
+            u -> {
+              if (u.uid() != null) {
+                b.setUid(Int64Value.newBuilder().setValue(u.uid()));
+              } else {
+                b.setUsername(u.name());
+              }
+            });
+    return b.build();
+  }
+
+  private static String verboseInfo(Image i) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("id", i.digestId());
+    m.put("layers", i.diffIds());
+    m.put("size", i.size());
+    m.put("created", i.created());
+    try {
+      m.put("config", JSON.readTree(i.configJson()));
+      return JSON.writeValueAsString(m);
+    } catch (java.io.IOException e) {
+      return "{}";
+    }
+  }
+
+  /**
+   * The user an image runs as: a numeric uid or a name, the group part ignored (as the CRI does).
+   */
+  record ImageUser(Long uid, String name) {
+    static java.util.Optional<ImageUser> of(String user) {
+      if (user == null || user.isEmpty()) {
+        return java.util.Optional.empty();
+      }
+      String u = user.split(":", 2)[0];
+      try {
+        return java.util.Optional.of(new ImageUser(Long.parseLong(u), null));
+      } catch (NumberFormatException e) {
+        return java.util.Optional.of(new ImageUser(null, u));
+      }
+    }
+  }
+}

@@ -1,0 +1,249 @@
+package io.spawnlet.cri.oci;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.spawnlet.cri.CriException;
+import io.spawnlet.cri.host.ProcessSpawner;
+import io.spawnlet.cri.host.Syscalls;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts a container through conmon, which runs {@code runtime create}, then stays as the
+ * container's parent: it copies the container's stdio into the CRI log, and writes the exit code to
+ * {@code <exit dir>/<id>} (and {@code <bundle>/exit}) when the container ends. conmon double-forks
+ * into its own session, so containers survive the daemon (even {@code kill -9}).
+ *
+ * <pre>
+ *  daemon                                   conmon (spawned)          conmon (daemon) → runtime create
+ *    | pipe sync, pipe start                    |
+ *    | posix_spawn(fd3 = sync.w, fd4 = start.r) |
+ *    | move pid into MonitorCgroup              | blocks reading fd 4
+ *    | write start ------------------------------> fork, parent exits 0 --> runs runtime create
+ *    | waitpid(spawned) = 0                                                  |
+ *    | read sync  <------------------------------- {"data": pid}  or  {"data": -1, "message": err}
+ * </pre>
+ */
+public final class Conmon {
+  private static final Logger LOG = LoggerFactory.getLogger(Conmon.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** conmon's own files in the bundle. */
+  static final String CONMON_PIDFILE = "conmon.pid";
+
+  static final String CONTAINER_PIDFILE = "pidfile";
+  static final String CONMON_STDERR = "conmon.stderr";
+  static final String RUNTIME_LOG = "runtime.log";
+
+  private final RuntimeCommand runtime;
+  private final Path exitDir;
+  private final Path socketDir;
+  private final MonitorCgroup monitorCgroup;
+  private final ProcessSpawner spawner;
+  private final String logLevel;
+
+  public Conmon(
+      RuntimeCommand runtime,
+      Path exitDir,
+      Path socketDir,
+      MonitorCgroup monitorCgroup,
+      ProcessSpawner spawner,
+      String logLevel) {
+    this.runtime = runtime;
+    this.exitDir = exitDir;
+    this.socketDir = socketDir;
+    this.monitorCgroup = monitorCgroup;
+    this.spawner = spawner;
+    this.logLevel = logLevel;
+  }
+
+  /** conmon's argv for creating {@code request}'s container: built here and nowhere else. */
+  List<String> createArgv(CreateRequest request) {
+    Path bundle = request.bundle();
+    List<String> argv = new ArrayList<>();
+    argv.add(runtime.handler().monitorPath().toString());
+    argv.add("--api-version");
+    argv.add("1");
+    argv.addAll(List.of("-c", request.containerId()));
+    argv.addAll(List.of("-u", request.containerId()));
+    argv.addAll(List.of("-r", runtime.executable().toString()));
+    argv.addAll(List.of("-b", bundle.toString()));
+    argv.addAll(List.of("-p", bundle.resolve(CONTAINER_PIDFILE).toString()));
+    argv.addAll(List.of("-P", bundle.resolve(CONMON_PIDFILE).toString()));
+    argv.addAll(List.of("-n", request.name()));
+    // A plain path is the k8s-file driver: CRI log lines "<RFC3339Nano> <stream> <F|P> <text>".
+    argv.addAll(List.of("-l", "k8s-file:" + request.logPath()));
+    argv.addAll(List.of("--exit-dir", exitDir.toString()));
+    argv.addAll(List.of("--persist-dir", bundle.toString()));
+    argv.addAll(List.of("--socket-dir-path", socketDir.toString()));
+    argv.addAll(List.of("--log-level", logLevel));
+    for (String arg : runtime.globalArgs()) {
+      argv.add("--runtime-arg");
+      argv.add(arg);
+    }
+    argv.add("--runtime-arg");
+    argv.add("--log=" + bundle.resolve(RUNTIME_LOG));
+    if (!request.extraFds().isEmpty()) {
+      // conmon appends --runtime-opt values to "runtime create --bundle … --pid-file …".
+      argv.add("--runtime-opt");
+      argv.add("--preserve-fds=" + request.extraFds().size());
+    }
+    if (request.terminal()) {
+      argv.add("-t");
+    }
+    if (request.stdin()) {
+      argv.add("-i");
+      if (!request.stdinOnce()) {
+        argv.add("--leave-stdin-open");
+      }
+    }
+    // Never -s (--systemd-cgroup: no systemd on our hosts) nor --syslog; pivot_root stays on.
+    return argv;
+  }
+
+  /**
+   * Runs conmon → {@code runtime create} and returns the container's pid once the runtime has
+   * created it (the container is in state "created", waiting for {@code start}).
+   */
+  public int create(CreateRequest request) {
+    int[] sync = Syscalls.pipe();
+    int[] start = Syscalls.pipe();
+    boolean syncWriteOpen = true;
+    boolean startReadOpen = true;
+    try {
+      Files.createDirectories(exitDir);
+      Files.createDirectories(socketDir);
+      Files.createDirectories(request.logPath().getParent());
+      Path stderrFile = request.bundle().resolve(CONMON_STDERR);
+      List<Integer> passed = new ArrayList<>(List.of(sync[1], start[0]));
+      passed.addAll(request.extraFds());
+      ProcessSpawner.Request spawn =
+          ProcessSpawner.Request.of(
+                  createArgv(request),
+                  Map.of(
+                      "_OCI_SYNCPIPE", "3",
+                      "_OCI_STARTPIPE", "4",
+                      "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
+              .withOutput(stderrFile, stderrFile)
+              .withPassedFds(passed);
+      int pid = spawner.spawn(spawn);
+      Syscalls.close(sync[1]);
+      syncWriteOpen = false;
+      Syscalls.close(start[0]);
+      startReadOpen = false;
+      try {
+        monitorCgroup.enter(request.cgroupParent(), request.containerId(), pid);
+      } catch (RuntimeException e) {
+        Syscalls.kill(pid, 9);
+        Syscalls.waitpid(pid);
+        throw e;
+      }
+      Syscalls.write(start[1], new byte[] {0});
+      int status = Syscalls.waitpid(pid);
+      if (Syscalls.exitCode(status) != 0) {
+        throw new CriException(
+            CriException.Kind.INTERNAL,
+            "conmon for container \""
+                + request.containerId()
+                + "\" exited with "
+                + Syscalls.exitCode(status)
+                + ": "
+                + readQuietly(stderrFile));
+      }
+      JsonNode message = readSyncMessage(sync[0], request.timeout(), request.containerId());
+      int containerPid = message.path("data").asInt(-1);
+      if (containerPid <= 0) {
+        String reason = message.path("message").asText("");
+        String runtimeLog = readQuietly(request.bundle().resolve(RUNTIME_LOG));
+        throw new CriException(
+            CriException.Kind.INTERNAL,
+            "OCI runtime "
+                + runtime.handler().name()
+                + " failed to create container \""
+                + request.containerId()
+                + "\": "
+                + (reason.isBlank() ? runtimeLog : reason)
+                + (reason.isBlank() || runtimeLog.isBlank()
+                    ? ""
+                    : " (runtime log: " + runtimeLog + ")"));
+      }
+      LOG.debug("container {} created, pid {}", request.containerId(), containerPid);
+      return containerPid;
+    } catch (IOException e) {
+      throw CriException.internal(
+          "cannot prepare conmon for container \"" + request.containerId() + "\"", e);
+    } finally {
+      Syscalls.close(sync[0]);
+      Syscalls.close(start[1]);
+      if (syncWriteOpen) {
+        Syscalls.close(sync[1]);
+      }
+      if (startReadOpen) {
+        Syscalls.close(start[0]);
+      }
+    }
+  }
+
+  /** conmon's pid (the long-lived one), if its pid file is there. */
+  public static Optional<Integer> monitorPid(Path bundle) {
+    try {
+      return Optional.of(
+          Integer.parseInt(Files.readString(bundle.resolve(CONMON_PIDFILE)).strip()));
+    } catch (IOException | NumberFormatException e) {
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * Reads the first JSON line conmon writes on the sync pipe ({@code {"data": N, "message": "…"}}),
+   * or gives up after {@code timeout}.
+   */
+  private static JsonNode readSyncMessage(int fd, Duration timeout, String id) throws IOException {
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    byte[] chunk = new byte[4096];
+    while (true) {
+      int text = buf.toString(StandardCharsets.UTF_8).indexOf('\n');
+      if (text >= 0) {
+        return JSON.readTree(buf.toString(StandardCharsets.UTF_8).substring(0, text));
+      }
+      long left = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
+      if (left == 0 || !Syscalls.pollReadable(fd, (int) Math.min(left, Integer.MAX_VALUE))) {
+        throw new CriException(
+            CriException.Kind.DEADLINE_EXCEEDED,
+            "conmon did not report container \"" + id + "\" created within " + timeout);
+      }
+      int n = Syscalls.read(fd, chunk);
+      if (n == 0) {
+        if (buf.size() > 0) {
+          return JSON.readTree(buf.toString(StandardCharsets.UTF_8));
+        }
+        throw new CriException(
+            CriException.Kind.INTERNAL,
+            "conmon closed its sync pipe without reporting container \""
+                + id
+                + "\"; see conmon's log level output or the bundle's "
+                + RUNTIME_LOG);
+      }
+      buf.write(chunk, 0, n);
+    }
+  }
+
+  private static String readQuietly(Path file) {
+    try {
+      return Files.readString(file).strip();
+    } catch (IOException e) {
+      return "";
+    }
+  }
+}

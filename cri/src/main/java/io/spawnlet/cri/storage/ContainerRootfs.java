@@ -1,0 +1,204 @@
+package io.spawnlet.cri.storage;
+
+import io.spawnlet.cri.CriException;
+import io.spawnlet.cri.host.Syscalls;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Container root filesystems on overlayfs:
+ *
+ * <pre>
+ * root/containers/&lt;id&gt;/upper    the container's own writes
+ * root/containers/&lt;id&gt;/work     overlayfs scratch
+ * root/containers/&lt;id&gt;/merged   the rootfs (mount point)
+ * root/l/&lt;16 hex&gt; → layer diff    short names for lower dirs
+ * </pre>
+ *
+ * The mount options must fit in one page (4096 bytes); with full layer paths (~110 bytes each) that
+ * limits an image to ~35 layers. A short symlink per layer (as containers/storage's {@code l/})
+ * costs ~{@code len(root)+20} bytes per layer, enough for a hundred layers under a short root.
+ */
+public final class ContainerRootfs {
+  private static final Logger LOG = LoggerFactory.getLogger(ContainerRootfs.class);
+  private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,127}");
+  private static final int MAX_MOUNT_DATA = 4095;
+
+  private final Path containers;
+  private final Path links;
+
+  public ContainerRootfs(Path root) {
+    Path abs = root.toAbsolutePath().normalize();
+    this.containers = abs.resolve("containers");
+    this.links = abs.resolve("l");
+    try {
+      Files.createDirectories(containers);
+      Files.createDirectories(links);
+    } catch (IOException e) {
+      throw CriException.internal("cannot open container rootfs store " + abs + ": " + e, e);
+    }
+  }
+
+  /**
+   * Creates and mounts the rootfs of {@code containerId} over {@code lowerTopFirst} (the image's
+   * layers, top layer first — the reverse of rootfs.diff_ids). Returns the merged dir. Calling it
+   * again for a mounted container returns the same dir.
+   */
+  public Path create(String containerId, List<Layer> lowerTopFirst) {
+    Path dir = containerDir(containerId);
+    if (lowerTopFirst.isEmpty()) {
+      throw CriException.invalid("image", "an image without layers cannot be a rootfs");
+    }
+    Path merged = dir.resolve("merged");
+    if (mounted().contains(containerId)) {
+      return merged;
+    }
+    try {
+      Path upper = dir.resolve("upper");
+      Path work = dir.resolve("work");
+      Files.createDirectories(upper);
+      Files.createDirectories(work);
+      Files.createDirectories(merged);
+      List<String> lower = new ArrayList<>();
+      for (Layer layer : lowerTopFirst) {
+        lower.add(linkFor(layer).toString());
+      }
+      String data =
+          "lowerdir=" + String.join(":", lower) + ",upperdir=" + upper + ",workdir=" + work;
+      if (data.length() > MAX_MOUNT_DATA) {
+        throw CriException.precondition(
+            "overlay mount options for "
+                + lowerTopFirst.size()
+                + " layers are "
+                + data.length()
+                + " bytes, more than a page; use a shorter storage root");
+      }
+      Syscalls.mount("overlay", merged.toString(), "overlay", 0, data);
+      LOG.debug("mounted rootfs of {} over {} layers", containerId, lowerTopFirst.size());
+      return merged;
+    } catch (IOException e) {
+      throw CriException.internal("creating rootfs of container " + containerId + ": " + e, e);
+    }
+  }
+
+  /** Unmounts the rootfs; nothing happens if it is not mounted. */
+  public void unmount(String containerId) {
+    Path merged = containerDir(containerId).resolve("merged");
+    while (Syscalls.umount(merged.toString(), Syscalls.MNT_DETACH | Syscalls.UMOUNT_NOFOLLOW)) {
+      // stacked mounts: take them all off
+    }
+  }
+
+  /** Unmounts and deletes everything of the container; safe on a half-created or missing one. */
+  public void remove(String containerId) {
+    Path dir = containerDir(containerId);
+    unmount(containerId);
+    try {
+      FileTrees.delete(dir);
+    } catch (IOException e) {
+      throw CriException.internal("removing rootfs of container " + containerId + ": " + e, e);
+    }
+  }
+
+  /** Ids of the containers whose rootfs is mounted now (from /proc/self/mountinfo). */
+  public List<String> mounted() {
+    List<String> result = new ArrayList<>();
+    String prefix = containers + "/";
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+        String[] fields = line.split(" ");
+        if (fields.length < 5) {
+          continue;
+        }
+        String mountPoint = unescape(fields[4]);
+        if (mountPoint.startsWith(prefix) && mountPoint.endsWith("/merged")) {
+          String id =
+              mountPoint.substring(prefix.length(), mountPoint.length() - "/merged".length());
+          if (ID.matcher(id).matches() && !result.contains(id)) {
+            result.add(id);
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw CriException.internal("reading /proc/self/mountinfo: " + e, e);
+    }
+    return result;
+  }
+
+  /** Ids of every container that has a directory here (mounted or not). */
+  public List<String> list() {
+    List<String> result = new ArrayList<>();
+    try (var dirs = Files.newDirectoryStream(containers)) {
+      dirs.forEach(d -> result.add(d.getFileName().toString()));
+    } catch (IOException e) {
+      throw CriException.internal("listing " + containers + ": " + e, e);
+    }
+    return result;
+  }
+
+  /** Bytes and inodes written by containers (their upper dirs), for ImageFsInfo. */
+  public FsUsage usage() {
+    List<Path> uppers = new ArrayList<>();
+    for (String id : list()) {
+      uppers.add(containers.resolve(id).resolve("upper"));
+    }
+    return FsUsage.of(uppers.toArray(Path[]::new));
+  }
+
+  /** The directory of a container; the id is checked so that no path can leave the store. */
+  public Path containerDir(String containerId) {
+    if (containerId == null || !ID.matcher(containerId).matches()) {
+      throw CriException.invalid(
+          "container_id",
+          "\"" + containerId + "\" is not 1-128 characters of [a-z0-9_.-] starting with [a-z0-9]");
+    }
+    return containers.resolve(containerId);
+  }
+
+  private Path linkFor(Layer layer) throws IOException {
+    Path link = links.resolve(layer.diffId().hex().substring(0, 16));
+    Path target = layer.diff().toAbsolutePath();
+    try {
+      Path existing = Files.readSymbolicLink(link);
+      if (existing.equals(target)) {
+        return link;
+      }
+      Files.delete(link); // stale (layer store moved) or a 64-bit prefix collision: repoint
+    } catch (NoSuchFileException e) {
+      // first container on this layer
+    }
+    try {
+      Files.createSymbolicLink(link, target);
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      if (!Files.readSymbolicLink(link).equals(target)) {
+        throw e;
+      }
+    }
+    if (!Files.isDirectory(link)) {
+      throw CriException.precondition("layer " + layer.diffId() + " has no diff dir " + target);
+    }
+    return link;
+  }
+
+  private static String unescape(String mountinfoField) {
+    // mountinfo escapes space, tab, newline and backslash as \ooo
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < mountinfoField.length(); i++) {
+      char c = mountinfoField.charAt(i);
+      if (c == '\\' && i + 3 < mountinfoField.length()) {
+        sb.append((char) Integer.parseInt(mountinfoField.substring(i + 1, i + 4), 8));
+        i += 3;
+      } else {
+        sb.append(c);
+      }
+    }
+    return sb.toString();
+  }
+}

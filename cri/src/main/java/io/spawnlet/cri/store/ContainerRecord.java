@@ -1,0 +1,110 @@
+package io.spawnlet.cri.store;
+
+import java.util.Map;
+
+/**
+ * A container as stored on disk. Its state is derived from its timestamps, never stored apart:
+ *
+ * <pre>
+ *   CreateContainer ──► CREATED (createdAt) ──StartContainer──► RUNNING (startedAt)
+ *         │                                                        │ exit seen by conmon
+ *         └───────────── never started, stopped ─────────────► EXITED (finishedAt, exitCode)
+ * </pre>
+ */
+public record ContainerRecord(
+    String id,
+    String sandboxId,
+    String name,
+    int attempt,
+    Map<String, String> labels,
+    Map<String, String> annotations,
+    String configJson,
+    String imageRef,
+    String imageId,
+    String runtimeHandler,
+    String logPath,
+    long createdAtNanos,
+    long startedAtNanos,
+    long finishedAtNanos,
+    int exitCode,
+    int pid,
+    int stopSignal,
+    String reason,
+    String message)
+    implements RecordStore.Keyed {
+
+  /** CRI ContainerState. */
+  public enum State {
+    CREATED,
+    RUNNING,
+    EXITED,
+    UNKNOWN
+  }
+
+  public ContainerRecord {
+    labels = Map.copyOf(labels);
+    annotations = Map.copyOf(annotations);
+    reason = reason == null ? "" : reason;
+    message = message == null ? "" : message;
+  }
+
+  public State state() {
+    if (finishedAtNanos > 0) {
+      return State.EXITED;
+    }
+    if (startedAtNanos > 0) {
+      return State.RUNNING;
+    }
+    return State.CREATED;
+  }
+
+  public ContainerRecord started(long atNanos, int newPid) {
+    return new ContainerRecord(
+        id,
+        sandboxId,
+        name,
+        attempt,
+        labels,
+        annotations,
+        configJson,
+        imageRef,
+        imageId,
+        runtimeHandler,
+        logPath,
+        createdAtNanos,
+        atNanos,
+        0,
+        0,
+        newPid,
+        stopSignal,
+        "",
+        "");
+  }
+
+  /** Records the exit once; a second report of the same exit changes nothing. */
+  public ContainerRecord exited(long atNanos, int code, String why, String detail) {
+    if (finishedAtNanos > 0) {
+      return this;
+    }
+    return new ContainerRecord(
+        id,
+        sandboxId,
+        name,
+        attempt,
+        labels,
+        annotations,
+        configJson,
+        imageRef,
+        imageId,
+        runtimeHandler,
+        logPath,
+        createdAtNanos,
+        startedAtNanos,
+        atNanos,
+        code,
+        pid,
+        stopSignal,
+        why,
+        detail);
+  }
+}

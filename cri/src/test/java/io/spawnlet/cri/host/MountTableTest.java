@@ -1,0 +1,28 @@
+package io.spawnlet.cri.host;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class MountTableTest {
+  @Test
+  void parsesOptionalFieldsAndEscapedPaths() {
+    MountTable table =
+        MountTable.parse(
+            List.of(
+                "60 28 0:26 / /var/lib/some\\040thing/cg rw,relatime shared:9 master:2 - cgroup2"
+                    + " cgroup2 rw,nsdelegate",
+                "61 28 0:4 net:[4026532999] /run/spawnlet/ns/x/net rw - nsfs nsfs rw"));
+
+    MountTable.Mount first = table.mounts().get(0);
+    assertThat(first.mountPoint()).isEqualTo("/var/lib/some thing/cg");
+    assertThat(first.optionalFields()).containsExactly("shared:9", "master:2");
+    assertThat(first.fsType()).isEqualTo("cgroup2");
+    assertThat(first.superOptions()).containsExactly("rw", "nsdelegate");
+    assertThat(table.mounts().get(1).root()).isEqualTo("net:[4026532999]");
+    assertThat(table.isMountPoint(Path.of("/run/spawnlet/ns/x/net"))).isTrue();
+    assertThat(table.countAtOrBelow(Path.of("/run/spawnlet/ns"))).isEqualTo(1);
+  }
+}

@@ -1,0 +1,209 @@
+package io.spawnlet.cri.storage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.spawnlet.cri.CriException;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Real umoci-made OCI layouts, real overlay mounts (root). */
+class StorageIT {
+  @TempDir Path tmp;
+  private Path root;
+  private LayerStore layers;
+  private ImageStore images;
+  private ImageImporter importer;
+  private ContainerRootfs rootfs;
+  private final List<String> containers = new ArrayList<>();
+
+  @BeforeEach
+  void open() {
+    root = tmp.resolve("s");
+    layers = new LayerStore(root);
+    images = new ImageStore(root, layers);
+    importer = new ImageImporter(images, root.resolve("tmp"));
+    rootfs = new ContainerRootfs(root);
+  }
+
+  @AfterEach
+  void cleanUp() throws IOException {
+    for (String id : containers) {
+      rootfs.remove(id);
+    }
+    assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(root.toString());
+  }
+
+  private String newContainer() {
+    String id = "c" + UUID.randomUUID().toString().replace("-", "");
+    containers.add(id);
+    return id;
+  }
+
+  private List<Layer> lowerTopFirst(Image image) {
+    List<Layer> result = new ArrayList<>();
+    for (String diffId : image.diffIds()) {
+      result.add(0, layers.get(Digest.parse("diffId", diffId)).orElseThrow());
+    }
+    return result;
+  }
+
+  private static void run(String... argv) throws Exception {
+    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException(String.join(" ", argv) + " failed: " + out);
+    }
+  }
+
+  /** An OCI layout with tag latest (busybox) and tag v2 (a second layer deleting bin/cat). */
+  private Path busyboxLayout() throws Exception {
+    Path layout = tmp.resolve("layout");
+    Path bundle = tmp.resolve("bundle");
+    run("umoci", "init", "--layout", layout.toString());
+    run("umoci", "new", "--image", layout + ":latest");
+    run("umoci", "unpack", "--image", layout + ":latest", bundle.toString());
+    Path bin = bundle.resolve("rootfs/bin");
+    Files.createDirectories(bin);
+    Files.copy(Path.of("/bin/busybox"), bin.resolve("busybox"));
+    for (String applet : List.of("sh", "ls", "cat", "echo")) {
+      Files.createSymbolicLink(bin.resolve(applet), Path.of("busybox"));
+    }
+    run("umoci", "repack", "--image", layout + ":latest", bundle.toString());
+    run("umoci", "tag", "--image", layout + ":latest", "v2");
+    Path bundle2 = tmp.resolve("bundle2");
+    run("umoci", "unpack", "--image", layout + ":v2", bundle2.toString());
+    Files.delete(bundle2.resolve("rootfs/bin/cat"));
+    Files.writeString(bundle2.resolve("rootfs/added"), "v2\n");
+    run("umoci", "repack", "--image", layout + ":v2", bundle2.toString());
+    return layout;
+  }
+
+  @Test
+  void importedLayoutBacksTwoIsolatedContainersSharingOneLayer() throws Exception {
+    Path layout = busyboxLayout();
+    Image image = importer.importImage(layout + ":latest", "test/busybox:1");
+    assertThat(image.repoTags()).containsExactly("docker.io/test/busybox:1");
+    assertThat(image.repoDigests())
+        .singleElement()
+        .asString()
+        .startsWith("docker.io/test/busybox@sha256:");
+    assertThat(images.find("test/busybox:1")).contains(image);
+    assertThat(images.find(image.id().substring(0, 8))).contains(image);
+    assertThat(images.find(image.digestId())).contains(image);
+
+    List<Layer> lower = lowerTopFirst(image);
+    String c1 = newContainer();
+    String c2 = newContainer();
+    Path m1 = rootfs.create(c1, lower);
+    Path m2 = rootfs.create(c2, lower);
+    assertThat(rootfs.mounted()).contains(c1, c2);
+
+    Files.writeString(m1.resolve("written"), "only in c1");
+    Files.writeString(m1.resolve("bin/busybox-copy"), "x");
+    assertThat(Files.exists(m2.resolve("written"))).isFalse();
+    Path layerFile = lower.get(0).diff().resolve("bin/busybox");
+    assertThat(Files.exists(lower.get(0).diff().resolve("written"))).isFalse();
+    Object ino = Files.getAttribute(layerFile, "unix:ino");
+    assertThat(Files.getAttribute(m1.resolve("bin/busybox"), "unix:ino")).isEqualTo(ino);
+    assertThat(Files.getAttribute(m2.resolve("bin/busybox"), "unix:ino")).isEqualTo(ino);
+    assertThat(rootfs.usage().inodes()).isPositive();
+    assertThat(images.usage().bytes()).isGreaterThan(Files.size(layerFile));
+
+    assertThatThrownBy(() -> images.remove(image.id(), id -> id.equals(image.id())))
+        .isInstanceOf(CriException.class)
+        .extracting(e -> ((CriException) e).kind())
+        .isEqualTo(CriException.Kind.FAILED_PRECONDITION);
+    rootfs.remove(c1);
+    rootfs.remove(c2);
+    rootfs.remove(c2); // idempotent
+    assertThat(rootfs.mounted()).doesNotContain(c1, c2);
+    assertThat(images.remove("docker.io/test/busybox:1", id -> false)).isTrue();
+    assertThat(images.find(image.id())).isPresent(); // the repo digest still names it
+    assertThat(images.remove(image.id(), id -> false)).isTrue();
+    assertThat(images.list()).isEmpty();
+    assertThat(layers.list()).isEmpty();
+  }
+
+  @Test
+  void whiteoutInUpperLayerHidesFileAndLayersAreShared() throws Exception {
+    Path layout = busyboxLayout();
+    Image v1 = importer.importImage(layout + ":latest", "bb:v1");
+    Image v2 = importer.importImage(layout + ":v2", "bb:v2");
+    assertThat(v2.diffIds()).hasSize(2).startsWith(v1.diffIds().get(0));
+    String c = newContainer();
+    Path merged = rootfs.create(c, lowerTopFirst(v2));
+    assertThat(Files.exists(merged.resolve("bin/cat"), LinkOption.NOFOLLOW_LINKS)).isFalse();
+    assertThat(Files.readString(merged.resolve("added"))).isEqualTo("v2\n");
+    assertThat(Files.exists(merged.resolve("bin/ls"), LinkOption.NOFOLLOW_LINKS)).isTrue();
+    rootfs.remove(c);
+    images.remove(v2.digestId(), id -> false);
+    // the shared bottom layer stays for v1
+    assertThat(layers.list())
+        .extracting(l -> l.diffId().toString())
+        .containsExactly(v1.diffIds().get(0));
+    // re-tagging moves the tag
+    Image again = importer.importImage(layout + ":v2", "bb:v1");
+    assertThat(again.repoTags()).contains("docker.io/library/bb:v1");
+    assertThat(images.find(v1.id()).orElseThrow().repoTags()).isEmpty();
+  }
+
+  @Test
+  void importsRootfsDirectoryAndTarball() throws Exception {
+    Path dir = tmp.resolve("rootfs");
+    Files.createDirectories(dir.resolve("bin"));
+    Files.createDirectories(dir.resolve("sbin"));
+    Files.copy(Path.of("/bin/busybox"), dir.resolve("bin/busybox"));
+    Files.createSymbolicLink(dir.resolve("bin/sh"), Path.of("busybox"));
+    Files.createSymbolicLink(dir.resolve("sbin/init"), Path.of("/bin/busybox"));
+    Files.createLink(dir.resolve("bin/hard"), dir.resolve("bin/busybox"));
+    Image fromDir = importer.importImage(dir.toString(), "local/rootfs-dir");
+    assertThat(fromDir.config().cmd()).containsExactly("/sbin/init");
+    Layer layer = layers.get(Digest.parse("d", fromDir.diffIds().get(0))).orElseThrow();
+    assertThat(Files.getAttribute(layer.diff().resolve("bin/hard"), "unix:ino"))
+        .isEqualTo(Files.getAttribute(layer.diff().resolve("bin/busybox"), "unix:ino"));
+
+    Path tgz = tmp.resolve("rootfs.tar.gz");
+    Files.delete(dir.resolve("sbin/init"));
+    run("tar", "-C", dir.toString(), "-czf", tgz.toString(), ".");
+    Image fromTar = importer.importImage(tgz.toString(), "local/rootfs-tar:1");
+    assertThat(fromTar.config().cmd()).containsExactly("/bin/sh");
+    String c = newContainer();
+    Path merged = rootfs.create(c, lowerTopFirst(fromTar));
+    assertThat(Files.isExecutable(merged.resolve("bin/busybox"))).isTrue();
+  }
+
+  @Test
+  void fiftyLayersMount() throws Exception {
+    List<Layer> lower = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      byte[] tar = new TarBuilder().file("f" + i, "layer " + i).file("top", "" + i).build();
+      lower.add(
+          0,
+          layers.ensureLayer(
+              new ByteArrayInputStream(tar), Compression.NONE, Optional.empty(), Optional.empty()));
+    }
+    String c = newContainer();
+    Path merged = rootfs.create(c, lower);
+    assertThat(Files.readString(merged.resolve("top"))).isEqualTo("49");
+    assertThat(Files.readString(merged.resolve("f0"))).isEqualTo("layer 0");
+  }
+
+  @Test
+  void hostileContainerIdIsRefused() {
+    assertThatThrownBy(() -> rootfs.create("../../etc", List.of()))
+        .isInstanceOf(CriException.class)
+        .hasMessageContaining("container_id");
+  }
+}

@@ -1,0 +1,126 @@
+package io.spawnlet.cli;
+
+import io.spawnlet.cri.storage.Image;
+import io.spawnlet.cri.storage.ImageImporter;
+import io.spawnlet.cri.storage.ImageStore;
+import io.spawnlet.cri.storage.LayerStore;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import runtime.v1.ImageSpec;
+import runtime.v1.ListImagesRequest;
+import runtime.v1.RemoveImageRequest;
+
+/** {@code spawnlet image}: import, list and remove images of the node's store. */
+@Command(
+    name = "image",
+    mixinStandardHelpOptions = true,
+    description = "Manage images in spawnlet's store.",
+    subcommands = {ImageCommand.Import.class, ImageCommand.Ls.class, ImageCommand.Rm.class})
+final class ImageCommand implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(
+        spec.commandLine(), "Missing subcommand: import, ls or rm (try 'spawnlet image --help')");
+  }
+
+  /** Works on the store directly (file-locked), so the daemon need not run. */
+  @Command(
+      name = "import",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Import an image into the store.",
+        "SRC: an OCI layout directory (DIR or DIR:tag, e.g. from 'skopeo copy ... oci:DIR:tag'),",
+        "an OCI archive tar, a root filesystem directory (debootstrap/mmdebstrap), or a",
+        "root filesystem tarball (.tar, .tar.gz, .tar.zst)."
+      })
+  static final class Import implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "SRC")
+    String source;
+
+    @Option(
+        names = "--name",
+        required = true,
+        paramLabel = "REF",
+        description = "Reference to tag the image with, e.g. docker.io/library/debian:bookworm.")
+    String name;
+
+    @Option(
+        names = "--root",
+        defaultValue = "/var/lib/spawnlet",
+        description = "spawnlet state directory (default: ${DEFAULT-VALUE}).")
+    Path root;
+
+    @Override
+    public Integer call() {
+      Path storage = root.resolve("storage");
+      ImageStore store = new ImageStore(storage, new LayerStore(storage));
+      Image image = new ImageImporter(store, storage.resolve("tmp")).importImage(source, name);
+      System.out.println(image.digestId());
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "ls",
+      mixinStandardHelpOptions = true,
+      description = "List images (asks the daemon).")
+  static final class Ls implements Callable<Integer> {
+    @Option(names = "--socket", defaultValue = "/run/spawnlet/cri.sock")
+    Path socket;
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      try (CriClient cri = new CriClient(socket, spec.commandLine())) {
+        var images = cri.images().listImages(ListImagesRequest.getDefaultInstance());
+        String fmt = "%-60s  %-19s  %10s%n";
+        System.out.printf(fmt, "REFERENCE", "IMAGE ID", "SIZE");
+        for (var i : images.getImagesList()) {
+          String id = i.getId().replace("sha256:", "").substring(0, 12);
+          if (i.getRepoTagsCount() == 0) {
+            System.out.printf(fmt, "<none>", id, i.getSize());
+          }
+          for (String tag : i.getRepoTagsList()) {
+            System.out.printf(fmt, tag, id, i.getSize());
+          }
+        }
+      }
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "rm",
+      mixinStandardHelpOptions = true,
+      description =
+          "Remove an image by reference or id (asks the daemon; refused while a container uses it).")
+  static final class Rm implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "REF")
+    String ref;
+
+    @Option(names = "--socket", defaultValue = "/run/spawnlet/cri.sock")
+    Path socket;
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      try (CriClient cri = new CriClient(socket, spec.commandLine())) {
+        cri.images()
+            .removeImage(
+                RemoveImageRequest.newBuilder()
+                    .setImage(ImageSpec.newBuilder().setImage(ref))
+                    .build());
+      }
+      System.out.println("removed " + ref);
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,52 @@
+package io.spawnlet.cli;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import runtime.v1.ListPodSandboxRequest;
+import runtime.v1.PodSandboxStatusRequest;
+
+/** {@code spawnlet pods}: every pod the daemon runs, with its address and state. */
+@Command(
+    name = "pods",
+    mixinStandardHelpOptions = true,
+    description = "List pods: name, namespace, IP, state, created.")
+final class PodsCommand implements Callable<Integer> {
+  @Option(
+      names = "--socket",
+      defaultValue = "/run/spawnlet/cri.sock",
+      description = "CRI socket of the daemon (default: ${DEFAULT-VALUE}).")
+  Path socket;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    try (CriClient cri = new CriClient(socket, spec.commandLine())) {
+      var pods = cri.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance());
+      String fmt = "%-13s  %-30s  %-15s  %-15s  %-8s  %s%n";
+      System.out.printf(fmt, "POD ID", "NAME", "NAMESPACE", "IP", "STATE", "CREATED");
+      for (var p : pods.getItemsList()) {
+        var st =
+            cri.runtime()
+                .podSandboxStatus(
+                    PodSandboxStatusRequest.newBuilder().setPodSandboxId(p.getId()).build());
+        String ip = st.getStatus().getNetwork().getIp();
+        String state =
+            p.getState() == runtime.v1.PodSandboxState.SANDBOX_READY ? "running" : "stopped";
+        System.out.printf(
+            fmt,
+            p.getId().substring(0, 13),
+            p.getMetadata().getName(),
+            p.getMetadata().getNamespace(),
+            ip.isEmpty() ? "-" : ip,
+            state,
+            Instant.ofEpochSecond(0, p.getCreatedAt()));
+      }
+    }
+    return 0;
+  }
+}

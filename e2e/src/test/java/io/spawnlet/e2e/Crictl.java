@@ -1,0 +1,149 @@
+package io.spawnlet.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs the real crictl against one spawnlet socket. Each call gets its own config file (so the
+ * host's /etc/crictl.yaml never matters) and the endpoints on the command line.
+ */
+public final class Crictl {
+  private static final Duration CALL_TIMEOUT = Duration.ofMinutes(2);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** What one crictl run did. */
+  public record Result(List<String> command, int exitCode, String stdout, String stderr) {
+    public boolean succeeded() {
+      return exitCode == 0;
+    }
+
+    /** The gRPC status code name crictl printed ("NotFound", "InvalidArgument"...), if any. */
+    public String grpcCode() {
+      var matcher = java.util.regex.Pattern.compile("code = (\\w+)").matcher(stderr);
+      return matcher.find() ? matcher.group(1) : "";
+    }
+
+    @Override
+    public String toString() {
+      return String.join(" ", command)
+          + " -> exit code "
+          + exitCode
+          + "\n--- stdout:\n"
+          + stdout
+          + "\n--- stderr:\n"
+          + stderr;
+    }
+  }
+
+  private final Path binary;
+  private final Path socket;
+  private final Path scratch;
+
+  /**
+   * @param binary the crictl executable
+   * @param socket the daemon's CRI socket
+   * @param scratch a directory for crictl's config and captured output
+   */
+  public Crictl(Path binary, Path socket, Path scratch) {
+    this.binary = binary;
+    this.socket = socket;
+    this.scratch = scratch;
+    try {
+      Files.createDirectories(scratch);
+      Files.writeString(
+          config(),
+          "runtime-endpoint: "
+              + endpoint()
+              + "\nimage-endpoint: "
+              + endpoint()
+              + "\ntimeout: 60\ndebug: false\npull-image-on-create: false\n");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write crictl config in " + scratch, e);
+    }
+  }
+
+  public String endpoint() {
+    return "unix://" + socket;
+  }
+
+  /** Runs crictl and returns its stdout; fails with the command, exit code and stderr. */
+  public String run(String... args) {
+    Result result = tryRun(args);
+    if (!result.succeeded()) {
+      throw new AssertionError("crictl failed: " + result);
+    }
+    return result.stdout();
+  }
+
+  /** Runs crictl and returns its stdout, trimmed (an id, a single line). */
+  public String runTrimmed(String... args) {
+    return run(args).trim();
+  }
+
+  /** Runs crictl (with {@code -o json} among the args, or a command that prints JSON). */
+  public JsonNode json(String... args) {
+    String out = run(args);
+    try {
+      return JSON.readTree(out);
+    } catch (IOException e) {
+      throw new AssertionError("crictl " + String.join(" ", args) + " printed no JSON:\n" + out, e);
+    }
+  }
+
+  /** Runs crictl whatever its exit code (for the calls that are meant to fail). */
+  public Result tryRun(String... args) {
+    List<String> command = new ArrayList<>();
+    command.add(binary.toString());
+    command.add("--config");
+    command.add(config().toString());
+    command.add("--runtime-endpoint");
+    command.add(endpoint());
+    command.add("--image-endpoint");
+    command.add(endpoint());
+    command.addAll(List.of(args));
+    try {
+      // Output to files, not pipes: a chatty command can never block on a full pipe.
+      Path out = Files.createTempFile(scratch, "crictl-", ".out");
+      Path err = Files.createTempFile(scratch, "crictl-", ".err");
+      try {
+        Process process =
+            new ProcessBuilder(command)
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .start();
+        if (!process.waitFor(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+          process.destroyForcibly().waitFor();
+          throw new AssertionError(
+              String.join(" ", command) + " did not finish in " + CALL_TIMEOUT);
+        }
+        return new Result(
+            List.copyOf(command),
+            process.exitValue(),
+            Files.readString(out, StandardCharsets.UTF_8),
+            Files.readString(err, StandardCharsets.UTF_8));
+      } finally {
+        Files.deleteIfExists(out);
+        Files.deleteIfExists(err);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot run " + binary, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted while running crictl", e);
+    }
+  }
+
+  private Path config() {
+    return scratch.resolve("crictl.yaml");
+  }
+}

@@ -1,0 +1,186 @@
+package io.spawnlet.e2e;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * What a test run can leave behind on the host: mounts, network namespace files, processes. Read
+ * from /proc and /run, so the checks see what the kernel sees, not what the daemon believes.
+ */
+final class HostLeftovers {
+  private HostLeftovers() {}
+
+  /** Mount points at or below {@code dir} in this process's mount namespace, deepest first. */
+  static List<Path> mountsUnder(Path dir) {
+    List<Path> mounts = new ArrayList<>();
+    for (String line : readLines(Path.of("/proc/self/mountinfo"))) {
+      // Fields: id parent major:minor root mount-point options ... (proc(5)).
+      String[] fields = line.split(" ");
+      if (fields.length > 4) {
+        Path mountPoint = Path.of(unescapeOctal(fields[4]));
+        if (mountPoint.startsWith(dir)) {
+          mounts.add(mountPoint);
+        }
+      }
+    }
+    mounts.sort(Comparator.comparingInt(Path::getNameCount).reversed());
+    return mounts;
+  }
+
+  /** Network namespace mounts (nsfs) whose mount point mentions one of the given ids. */
+  static List<String> netnsMountsNaming(Collection<String> ids) {
+    List<String> found = new ArrayList<>();
+    for (String line : readLines(Path.of("/proc/self/mountinfo"))) {
+      String[] fields = line.split(" ");
+      int separator = List.of(fields).indexOf("-");
+      boolean nsfs =
+          separator > 0 && separator + 1 < fields.length && "nsfs".equals(fields[separator + 1]);
+      if (nsfs && mentionsAny(fields[4], ids)) {
+        found.add(unescapeOctal(fields[4]));
+      }
+    }
+    return found;
+  }
+
+  /** Entries of the iproute2 netns directories whose name mentions one of the given ids. */
+  static List<Path> netnsFilesNaming(Collection<String> ids) {
+    List<Path> found = new ArrayList<>();
+    for (Path dir : List.of(Path.of("/run/netns"), Path.of("/var/run/netns"))) {
+      if (!Files.isDirectory(dir)) {
+        continue;
+      }
+      try (Stream<Path> entries = Files.list(dir)) {
+        entries
+            .filter(entry -> mentionsAny(entry.getFileName().toString(), ids))
+            .forEach(found::add);
+      } catch (IOException e) {
+        throw new AssertionError("cannot list " + dir, e);
+      }
+    }
+    return found.stream().distinct().toList();
+  }
+
+  /**
+   * Processes that belong to a test tree: their command line names a path under {@code dir}
+   * (conmon, crun, the daemon), or their root or working directory is under it (container processes
+   * live in a rootfs mounted there). This JVM is never one of them.
+   */
+  static List<ProcessHandle> processesUsing(Path dir) {
+    String needle = dir.toString();
+    long self = ProcessHandle.current().pid();
+    return ProcessHandle.allProcesses()
+        .filter(process -> process.pid() != self)
+        .filter(
+            process ->
+                commandLine(process.pid()).contains(needle)
+                    || linkTarget(process.pid(), "root").startsWith(needle)
+                    || linkTarget(process.pid(), "cwd").startsWith(needle))
+        .toList();
+  }
+
+  static String describe(ProcessHandle process) {
+    return process.pid() + " " + commandLine(process.pid());
+  }
+
+  private static String commandLine(long pid) {
+    try {
+      byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+      return new String(raw, StandardCharsets.UTF_8).replace('\0', ' ').trim();
+    } catch (IOException | SecurityException e) {
+      return ""; // gone meanwhile, or a kernel thread
+    }
+  }
+
+  private static String linkTarget(long pid, String link) {
+    try {
+      return Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), link)).toString();
+    } catch (IOException | SecurityException e) {
+      return "";
+    }
+  }
+
+  /**
+   * Interfaces still enslaved to {@code bridge} (a pod's veth outlives its pod if CNI DEL failed).
+   */
+  static List<String> bridgePorts(String bridge) {
+    Path ports = Path.of("/sys/class/net", bridge, "brif");
+    if (!Files.isDirectory(ports)) {
+      return List.of();
+    }
+    try (Stream<Path> entries = Files.list(ports)) {
+      return entries.map(entry -> entry.getFileName().toString()).sorted().toList();
+    } catch (IOException e) {
+      throw new AssertionError("cannot list " + ports, e);
+    }
+  }
+
+  /**
+   * Lines of {@code iptables-save} (the NAT and filter rules CNI's bridge and portmap plugins add,
+   * commented with the container id) that mention one of the given ids.
+   */
+  static List<String> iptablesRulesNaming(Collection<String> ids) {
+    try {
+      Process save = new ProcessBuilder("iptables-save").redirectErrorStream(true).start();
+      String rules = new String(save.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (save.waitFor() != 0) {
+        throw new AssertionError("iptables-save failed: " + rules);
+      }
+      return rules.lines().filter(line -> mentionsAny(line, ids)).toList();
+    } catch (IOException e) {
+      throw new AssertionError("cannot run iptables-save", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
+  }
+
+  private static boolean mentionsAny(String text, Collection<String> ids) {
+    // Runtimes often name things after a 12-character prefix of a long id.
+    return ids.stream()
+        .map(id -> id.length() > 12 ? id.substring(0, 12) : id)
+        .filter(key -> key.length() >= 8)
+        .anyMatch(text::contains);
+  }
+
+  /** mountinfo escapes space, tab, newline and backslash as \ooo. */
+  private static String unescapeOctal(String field) {
+    StringBuilder out = new StringBuilder(field.length());
+    for (int i = 0; i < field.length(); i++) {
+      char c = field.charAt(i);
+      if (c == '\\' && isOctal(field, i + 1)) {
+        out.append((char) Integer.parseInt(field.substring(i + 1, i + 4), 8));
+        i += 3;
+      } else {
+        out.append(c);
+      }
+    }
+    return out.toString();
+  }
+
+  private static boolean isOctal(String s, int from) {
+    if (from + 3 > s.length()) {
+      return false;
+    }
+    for (int i = from; i < from + 3; i++) {
+      if (s.charAt(i) < '0' || s.charAt(i) > '7') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static List<String> readLines(Path file) {
+    try {
+      return Files.readAllLines(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new AssertionError("cannot read " + file, e);
+    }
+  }
+}
