@@ -281,8 +281,11 @@ start_spawnlet() {
   cni_conflist spawnlet "$dir/cni"
   (cd "$REPO" && ./spawnlet image import "$WORK/images/busybox-oci:latest" --name "$IMAGE" --root "$dir/root") >"$dir/import.log" 2>&1 \
     || { cat "$dir/import.log" >&2; die "spawnlet image import failed"; }
-  (cd "$REPO" && exec ./spawnlet cri --socket "$dir/cri.sock" --root "$dir/root" --run-root "$dir/run" \
-    --cni-conf-dir "$dir/cni" --cni-plugin-dir "$CNI_PLUGINS" --runtime "$OCI_RUNTIME") >"$dir/daemon.log" 2>&1 &
+  # --config names a file that does not exist, so nothing from /etc/spawnlet is read
+  (cd "$REPO" && exec ./spawnlet cri --config "$dir/no-config.yaml" --socket "$dir/cri.sock" \
+    --root "$dir/root" --run-root "$dir/run" --cni-conf-dir "$dir/cni" --cni-plugin-dir "$CNI_PLUGINS" \
+    --cni-bridge "${BRIDGE[spawnlet]}" --cni-subnet "${SUBNET[spawnlet]}" --runtime "$OCI_RUNTIME") \
+    >"$dir/daemon.log" 2>&1 &
   echo $! >"$dir/daemon.pid"
   wait_for_socket spawnlet
 }
