@@ -3,17 +3,18 @@
 #
 #   sudo bench/cri-latency.sh            # from the repository root; needs root
 #
-# For each runtime in ORDER it starts the daemon with its own state under $WORK, gives it the
+# It starts each runtime in ORDER with its own state under $WORK, gives each the
 # same busybox image, the same CNI plugins (/usr/lib/cni: bridge + host-local, each runtime on
 # its own bridge and subnet) and the same OCI runtime (runc), runs the same Java client
-# (bench/, io.spawnlet.bench.CriLatencyBench) against its CRI socket, stops it and removes every
+# (bench/, io.spawnlet.bench.CriLatencyBench) against their CRI sockets, one pod at a time,
+# interleaved (pod i: A then B, pod i+1: B then A), then stops them and removes every
 # trace (pods, mounts, netns, bridge, cgroups, processes, files). Then it writes the "CRI latency"
 # section of docs/BENCHMARKS.md. Re-running is safe: leftovers of an interrupted run are removed
 # first. It is a benchmark, never part of the test suite.
 #
 # Environment:
 #   PODS=100 WARMUP=5        measured pods and uncounted warm-up pods per runtime
-#   ORDER=containerd,spawnlet  which runtimes, in which order (one of them alone is fine)
+#   ORDER=containerd,spawnlet  which runtimes (one alone is fine); the first goes first on even pods
 #   WORK=/tmp/spawnlet-bench  scratch directory (removed at the end)
 #   SKIP_BUILD=1             reuse the jars already built
 #   NO_DOCS=1                print the report but leave docs/BENCHMARKS.md alone
@@ -122,7 +123,7 @@ remove_our_cgroups() {
 cleanup_runtime() { # RUNTIME: what is left of one runtime's run
   local runtime=$1
   if [[ -S $WORK/$runtime/cri.sock && -f $BENCH_JAR ]] && daemon_alive "$runtime"; then
-    "$JAVA" "${JAVA_OPTS[@]}" -jar "$BENCH_JAR" --socket "$WORK/$runtime/cri.sock" --label "$runtime" --cleanup-only || true
+    "$JAVA" "${JAVA_OPTS[@]}" -jar "$BENCH_JAR" --target "$runtime=$WORK/$runtime/cri.sock" --cleanup-only || true
   fi
   kill_our_processes
   unmount_under_work
@@ -292,19 +293,13 @@ start_spawnlet() {
 
 # ---------------------------------------------------------------- measure
 
-measure() { # RUNTIME
-  local runtime=$1
-  "$JAVA" "${JAVA_OPTS[@]}" -jar "$BENCH_JAR" --socket "$WORK/$runtime/cri.sock" --label "$runtime" \
+measure() { # RUNTIME...: one client, pods interleaved across the runtimes
+  local runtime targets=()
+  for runtime in "$@"; do targets+=(--target "$runtime=$WORK/$runtime/cri.sock"); done
+  rm -f "$RESULTS"/{containerd,spawnlet}.json
+  "$JAVA" "${JAVA_OPTS[@]}" -jar "$BENCH_JAR" "${targets[@]}" \
     --pods "$PODS" --warmup "$WARMUP" --image "$IMAGE" --cgroup-parent "$CGROUP_PARENT" \
-    --log-root "$WORK/$runtime/logs" --json "$RESULTS/$runtime.json"
-}
-
-run_one() { # RUNTIME
-  local runtime=$1
-  stage "$runtime: start" "start_$runtime"
-  stage "$runtime: $PODS pods (+$WARMUP warm-up)" measure "$runtime"
-  stage "$runtime: stop" stop_daemon "$runtime"
-  stage "$runtime: clean up" cleanup_runtime "$runtime"
+    --log-root "$WORK/logs" --json-dir "$RESULTS"
 }
 
 # ---------------------------------------------------------------- report
@@ -341,8 +336,9 @@ section() {
   echo
   echo "Milliseconds per pod, one pod at a time, $PODS pods measured after $WARMUP warm-up pods," \
     "the same Java client (bench/, CriLatencyBench over the CRI unix socket) against each runtime." \
-    "Ratio = spawnlet / containerd (below 1: spawnlet is faster). Runtimes ran one after the" \
-    "other in this order: ${ORDER//,/, }; neither ran while the other was measured."
+    "Ratio = spawnlet / containerd (below 1: spawnlet is faster). Both daemons ran side by side" \
+    "and the pods were interleaved, one pod at a time (pod i: ${ORDER//,/ then }; pod i+1: the" \
+    "other way round), so load from elsewhere on the machine falls on both alike."
   echo
   machine_facts
   echo
@@ -409,6 +405,10 @@ stage "images (busybox, pause)" images
 IFS=, read -r -a runtimes <<<"$ORDER"
 for runtime in "${runtimes[@]}"; do
   [[ -n ${BRIDGE[$runtime]:-} ]] || die "unknown runtime '$runtime' in ORDER (containerd, spawnlet)"
-  run_one "$runtime"
+  stage "$runtime: start" "start_$runtime"
 done
+stage "measure: $PODS pods (+$WARMUP warm-up) per runtime, interleaved" measure "${runtimes[@]}"
+# all daemons stop before any clean-up, which ends whatever is left under $WORK, theirs or not
+for runtime in "${runtimes[@]}"; do stage "$runtime: stop" stop_daemon "$runtime"; done
+for runtime in "${runtimes[@]}"; do stage "$runtime: clean up" cleanup_runtime "$runtime"; done
 stage "report" write_docs

@@ -11,6 +11,7 @@ import java.util.Map;
  * @param label the name given on the command line (e.g. "containerd", "spawnlet")
  * @param runtimeName the name the runtime reports through the CRI Version call
  * @param runtimeVersion its version, as reported
+ * @param measuredSeconds the time spent in the measured calls (warm-up and checks excluded)
  * @param samples per operation, the measured pods' latencies in nanoseconds, in pod order
  */
 public record BenchReport(
@@ -23,7 +24,7 @@ public record BenchReport(
     int pods,
     int warmup,
     Instant startedAt,
-    double durationSeconds,
+    double measuredSeconds,
     Map<Operation, long[]> samples) {
 
   public LatencySummary summary(Operation operation) {
@@ -36,13 +37,13 @@ public record BenchReport(
     text.append(
         String.format(
             Locale.ROOT,
-            "%s (%s %s): %d pods (+%d warm-up) in %.1f s%n",
+            "%s (%s %s): %d pods (+%d warm-up), measured calls took %.1f s%n",
             label,
             runtimeName,
             runtimeVersion,
             pods,
             warmup,
-            durationSeconds));
+            measuredSeconds));
     text.append(
         String.format(
             Locale.ROOT,
@@ -81,7 +82,7 @@ public record BenchReport(
     json.append("  \"pods\": ").append(pods).append(",\n");
     json.append("  \"warmup\": ").append(warmup).append(",\n");
     field(json, "started_at", startedAt.toString());
-    json.append("  \"duration_s\": ").append(number(durationSeconds)).append(",\n");
+    json.append("  \"measured_s\": ").append(number(measuredSeconds)).append(",\n");
     json.append("  \"operations\": {\n");
     List<Operation> operations = List.of(Operation.values());
     for (Operation operation : operations) {
