@@ -156,15 +156,32 @@ final class HostLeftovers {
       if (!Files.isDirectory(parent)) {
         continue;
       }
-      try (Stream<Path> tree = Files.walk(parent, 3)) {
-        tree.filter(Files::isDirectory)
-            .filter(dir -> mentionsAny(dir.getFileName().toString(), ids))
-            .forEach(found::add);
-      } catch (IOException e) {
-        // A pod cgroup removed while we walk: it is not a leftover.
-      }
+      collectNaming(parent, 3, ids, found);
     }
     return found;
+  }
+
+  /**
+   * Directories below {@code dir} (to {@code depth} levels) named after one of {@code ids}. Other
+   * daemons create and remove their cgroups beside ours meanwhile: a directory that vanishes while
+   * we list it is simply not there.
+   */
+  private static void collectNaming(Path dir, int depth, Collection<String> ids, List<Path> found) {
+    if (depth == 0) {
+      return;
+    }
+    List<Path> children;
+    try (Stream<Path> entries = Files.list(dir)) {
+      children = entries.filter(Files::isDirectory).toList();
+    } catch (IOException | java.io.UncheckedIOException e) {
+      return;
+    }
+    for (Path child : children) {
+      if (mentionsAny(child.getFileName().toString(), ids)) {
+        found.add(child);
+      }
+      collectNaming(child, depth - 1, ids, found);
+    }
   }
 
   /**
