@@ -2,6 +2,7 @@ package io.spawnlet.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.grpc.Status;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,6 +12,22 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import runtime.v1.ContainerConfig;
+import runtime.v1.ContainerStatsRequest;
+import runtime.v1.ContainerStatusRequest;
+import runtime.v1.CreateContainerRequest;
+import runtime.v1.ExecSyncRequest;
+import runtime.v1.ImageSpec;
+import runtime.v1.PodSandboxConfig;
+import runtime.v1.PodSandboxStatsRequest;
+import runtime.v1.PodSandboxStatusRequest;
+import runtime.v1.RemovePodSandboxRequest;
+import runtime.v1.ReopenContainerLogRequest;
+import runtime.v1.RunPodSandboxRequest;
+import runtime.v1.StartContainerRequest;
+import runtime.v1.StopContainerRequest;
+import runtime.v1.StopPodSandboxRequest;
+import runtime.v1.UpdateContainerResourcesRequest;
 
 /**
  * Input a CRI client should never send, sent through crictl: the daemon answers with the right gRPC
@@ -135,6 +152,181 @@ class BadInputIT {
       crictl.run("stopp", pod);
       crictl.run("rmp", pod);
     }
+  }
+
+  @Test
+  void pathTraversalInLogLocationsIsInvalidAndCreatesNothing() throws IOException {
+    try (CriClient cri = DAEMON.newClient()) {
+      CriProtos protos = new CriProtos(DAEMON.podLogs());
+      for (String logDirectory :
+          List.of("../../etc", DAEMON.podLogs() + "/../../../etc", "relative/logs")) {
+        PodSandboxConfig config =
+            protos.pod("logdir-" + CriProtos.suffix()).setLogDirectory(logDirectory).build();
+        assertRefusedLeavingNothing(
+            Status.Code.INVALID_ARGUMENT,
+            () ->
+                cri.runtime()
+                    .runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build()));
+      }
+      PodSandboxConfig config = protos.pod("logpath-" + CriProtos.suffix()).build();
+      String pod =
+          cri.runtime()
+              .runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build())
+              .getPodSandboxId();
+      try {
+        for (String logPath : List.of("../../etc/evil.log", "/etc/evil.log", "a/../../b.log")) {
+          assertRefusedLeavingNothing(
+              Status.Code.INVALID_ARGUMENT,
+              () ->
+                  cri.runtime()
+                      .createContainer(
+                          CreateContainerRequest.newBuilder()
+                              .setPodSandboxId(pod)
+                              .setConfig(
+                                  CriProtos.container("logged", List.of("true"))
+                                      .setLogPath(logPath))
+                              .setSandboxConfig(config)
+                              .build()));
+        }
+        assertThat(Path.of("/etc/evil.log")).doesNotExist();
+      } finally {
+        removePod(cri, pod);
+      }
+    }
+  }
+
+  @Test
+  void requestsMissingRequiredFieldsAreInvalidAndCreateNothing() throws IOException {
+    try (CriClient cri = DAEMON.newClient()) {
+      CriProtos protos = new CriProtos(DAEMON.podLogs());
+      assertRefusedLeavingNothing(
+          Status.Code.INVALID_ARGUMENT,
+          () -> cri.runtime().runPodSandbox(RunPodSandboxRequest.getDefaultInstance()));
+      assertRefusedLeavingNothing(
+          Status.Code.INVALID_ARGUMENT,
+          () ->
+              cri.runtime()
+                  .runPodSandbox(
+                      RunPodSandboxRequest.newBuilder()
+                          .setConfig(protos.pod("no-metadata").clearMetadata())
+                          .build()));
+      PodSandboxConfig config = protos.pod("fields-" + CriProtos.suffix()).build();
+      String pod =
+          cri.runtime()
+              .runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build())
+              .getPodSandboxId();
+      try {
+        for (ContainerConfig.Builder broken :
+            List.of(
+                CriProtos.container("no-metadata", List.of("true")).clearMetadata(),
+                CriProtos.container("no-image", List.of("true")).clearImage(),
+                CriProtos.container("empty-image", List.of("true"))
+                    .setImage(ImageSpec.newBuilder().setImage("")))) {
+          assertRefusedLeavingNothing(
+              Status.Code.INVALID_ARGUMENT,
+              () ->
+                  cri.runtime()
+                      .createContainer(
+                          CreateContainerRequest.newBuilder()
+                              .setPodSandboxId(pod)
+                              .setConfig(broken)
+                              .setSandboxConfig(config)
+                              .build()));
+        }
+        assertRefusedLeavingNothing(
+            Status.Code.INVALID_ARGUMENT,
+            () ->
+                cri.runtime()
+                    .createContainer(
+                        CreateContainerRequest.newBuilder()
+                            .setPodSandboxId(pod)
+                            .setSandboxConfig(config)
+                            .build()));
+      } finally {
+        removePod(cri, pod);
+      }
+    }
+  }
+
+  @Test
+  void unknownIdsAreNotFoundThroughGrpc() throws IOException {
+    String unknown = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    try (CriClient cri = DAEMON.newClient()) {
+      CriProtos protos = new CriProtos(DAEMON.podLogs());
+      var rt = cri.runtime();
+      List<Runnable> calls =
+          List.of(
+              () ->
+                  rt.containerStatus(
+                      ContainerStatusRequest.newBuilder().setContainerId(unknown).build()),
+              () ->
+                  rt.podSandboxStatus(
+                      PodSandboxStatusRequest.newBuilder().setPodSandboxId(unknown).build()),
+              () ->
+                  rt.startContainer(
+                      StartContainerRequest.newBuilder().setContainerId(unknown).build()),
+              () ->
+                  rt.stopContainer(
+                      StopContainerRequest.newBuilder().setContainerId(unknown).build()),
+              () ->
+                  rt.execSync(
+                      ExecSyncRequest.newBuilder().setContainerId(unknown).addCmd("true").build()),
+              () ->
+                  rt.updateContainerResources(
+                      UpdateContainerResourcesRequest.newBuilder().setContainerId(unknown).build()),
+              () ->
+                  rt.reopenContainerLog(
+                      ReopenContainerLogRequest.newBuilder().setContainerId(unknown).build()),
+              () ->
+                  rt.containerStats(
+                      ContainerStatsRequest.newBuilder().setContainerId(unknown).build()),
+              () ->
+                  rt.podSandboxStats(
+                      PodSandboxStatsRequest.newBuilder().setPodSandboxId(unknown).build()),
+              () ->
+                  rt.createContainer(
+                      CreateContainerRequest.newBuilder()
+                          .setPodSandboxId(unknown)
+                          .setConfig(CriProtos.container("orphan", List.of("true")))
+                          .setSandboxConfig(protos.pod("orphan-" + CriProtos.suffix()))
+                          .build()));
+      for (Runnable call : calls) {
+        assertRefusedLeavingNothing(Status.Code.NOT_FOUND, call);
+      }
+    }
+  }
+
+  /**
+   * Asserts the call fails with {@code code} and that the daemon made nothing for it: no new entry
+   * in its state or storage directories, no new mount.
+   */
+  private static void assertRefusedLeavingNothing(Status.Code code, Runnable call)
+      throws IOException {
+    List<Path> before = stateEntries();
+    List<Path> mountsBefore = HostLeftovers.mountsUnder(DAEMON.base());
+    assertThat(CriClient.codeOf(call)).isEqualTo(code);
+    assertThat(stateEntries()).as("entries of the daemon's state").isEqualTo(before);
+    assertThat(HostLeftovers.mountsUnder(DAEMON.base())).isEqualTo(mountsBefore);
+  }
+
+  /** Directories two levels under the daemon's root and run root (sandboxes/ID, containers/ID). */
+  private static List<Path> stateEntries() throws IOException {
+    List<Path> entries = new java.util.ArrayList<>();
+    for (Path dir : List.of(DAEMON.root(), DAEMON.runRoot())) {
+      try (Stream<Path> tree = Files.walk(dir, 2)) {
+        tree.filter(Files::isDirectory)
+            .filter(p -> !p.startsWith(DAEMON.root().resolve("storage").resolve("layers")))
+            .sorted()
+            .forEach(entries::add);
+      }
+    }
+    return entries;
+  }
+
+  private static void removePod(CriClient cri, String pod) {
+    cri.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+    cri.runtime()
+        .removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
   }
 
   /** A traversal that worked would have created {@code name} somewhere above the daemon's tree. */

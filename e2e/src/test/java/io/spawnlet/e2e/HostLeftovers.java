@@ -1,5 +1,7 @@
 package io.spawnlet.e2e;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,6 +18,27 @@ import java.util.stream.Stream;
  */
 final class HostLeftovers {
   private HostLeftovers() {}
+
+  /**
+   * Asserts that nothing named after {@code ids} (pod, container ids, uids) is left on the host
+   * while {@code daemon} runs, and no IP lease at all: network files, rules, cgroups, veths,
+   * mounts, processes other than the daemon.
+   */
+  static void assertNoneOf(SpawnletDaemon daemon, Collection<String> ids) {
+    assertThat(HostLeftovers.netnsFilesNaming(ids)).isEmpty();
+    assertThat(HostLeftovers.netnsMountsNaming(ids)).isEmpty();
+    assertThat(HostLeftovers.iptablesRulesNaming(ids)).isEmpty();
+    assertThat(HostLeftovers.cgroupsNaming(ids)).isEmpty();
+    assertThat(HostLeftovers.ipLeases(daemon.root())).isEmpty();
+    assertThat(HostLeftovers.bridgePorts(daemon.bridge())).as("veths on the bridge").isEmpty();
+    assertThat(HostLeftovers.mountsUnder(daemon.base()))
+        .noneMatch(mount -> ids.stream().anyMatch(id -> mount.toString().contains(id)));
+    assertThat(
+            HostLeftovers.processesUsing(daemon.base()).stream()
+                .filter(p -> p.pid() != daemon.pid().orElse(-1L))
+                .map(HostLeftovers::describe))
+        .isEmpty();
+  }
 
   /** Mount points at or below {@code dir} in this process's mount namespace, deepest first. */
   static List<Path> mountsUnder(Path dir) {
@@ -118,6 +141,79 @@ final class HostLeftovers {
       return entries.map(entry -> entry.getFileName().toString()).sorted().toList();
     } catch (IOException e) {
       throw new AssertionError("cannot list " + ports, e);
+    }
+  }
+
+  /**
+   * Cgroup directories, in every hierarchy under {@code /sys/fs/cgroup}, below a {@code spawnlet}
+   * directory (the daemon's default pod cgroup parent {@code /spawnlet/<sandboxId>}) whose name
+   * mentions one of the given ids. Other daemons on this machine may own other entries there.
+   */
+  static List<Path> cgroupsNaming(Collection<String> ids) {
+    List<Path> found = new ArrayList<>();
+    for (Path hierarchy : list(Path.of("/sys/fs/cgroup"))) {
+      Path parent = hierarchy.resolve("spawnlet");
+      if (!Files.isDirectory(parent)) {
+        continue;
+      }
+      collectNaming(parent, 3, ids, found);
+    }
+    return found;
+  }
+
+  /**
+   * Directories below {@code dir} (to {@code depth} levels) named after one of {@code ids}. Other
+   * daemons create and remove their cgroups beside ours meanwhile: a directory that vanishes while
+   * we list it is simply not there.
+   */
+  private static void collectNaming(Path dir, int depth, Collection<String> ids, List<Path> found) {
+    if (depth == 0) {
+      return;
+    }
+    List<Path> children;
+    try (Stream<Path> entries = Files.list(dir)) {
+      children = entries.filter(Files::isDirectory).toList();
+    } catch (IOException | java.io.UncheckedIOException e) {
+      return;
+    }
+    for (Path child : children) {
+      if (mentionsAny(child.getFileName().toString(), ids)) {
+        found.add(child);
+      }
+      collectNaming(child, depth - 1, ids, found);
+    }
+  }
+
+  /**
+   * IP leases host-local still holds in {@code <root>/cni/networks/<network>/}: every file but its
+   * bookkeeping ({@code lock}, {@code last_reserved_ip.*}).
+   */
+  static List<Path> ipLeases(Path daemonRoot) {
+    List<Path> leases = new ArrayList<>();
+    for (Path network : list(daemonRoot.resolve("cni").resolve("networks"))) {
+      for (Path file : list(network)) {
+        String name = file.getFileName().toString();
+        if (!name.equals("lock") && !name.startsWith("last_reserved_ip")) {
+          leases.add(file);
+        }
+      }
+    }
+    return leases;
+  }
+
+  /** Open file descriptors of a process (entries of /proc/PID/fd). */
+  static int openFiles(long pid) {
+    return list(Path.of("/proc", Long.toString(pid), "fd")).size();
+  }
+
+  private static List<Path> list(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (Stream<Path> entries = Files.list(dir)) {
+      return entries.sorted().toList();
+    } catch (IOException e) {
+      throw new AssertionError("cannot list " + dir, e);
     }
   }
 

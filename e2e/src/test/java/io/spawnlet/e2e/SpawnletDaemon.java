@@ -92,23 +92,7 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
     if (process != null && process.isAlive()) {
       throw new IllegalStateException("spawnlet is already running (pid " + process.pid() + ")");
     }
-    List<String> command =
-        javaCommand(
-            "cri",
-            "--socket",
-            socket().toString(),
-            "--root",
-            root().toString(),
-            "--run-root",
-            runRoot().toString(),
-            "--cni-conf-dir",
-            cniConfDir().toString(),
-            "--cni-bridge",
-            bridge,
-            "--cni-subnet",
-            subnet,
-            "--log-level",
-            "debug");
+    List<String> command = criCommand();
     try {
       Files.writeString(
           logFile(),
@@ -246,6 +230,42 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
     return subnet;
   }
 
+  /** What a daemon that was not meant to run did: whether it exited, its code and output. */
+  public record Attempt(boolean exited, int exitCode, String output) {}
+
+  /**
+   * Starts a second daemon with exactly this one's flags (same socket, same state) while this one
+   * runs, and waits up to {@code timeout} for it to give up. A second daemon still running after
+   * that is killed and reported as not exited.
+   */
+  public Attempt startAnother(Duration timeout) {
+    List<String> command = criCommand();
+    try {
+      Path output = Files.createTempFile(base, "second-daemon-", ".log");
+      Process second =
+          new ProcessBuilder(command)
+              .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+              .redirectErrorStream(true)
+              .redirectOutput(output.toFile())
+              .start();
+      boolean exited = second.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      if (!exited) {
+        second.destroyForcibly().waitFor();
+      }
+      return new Attempt(exited, exited ? second.exitValue() : -1, Files.readString(output));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot run " + command, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted while running a second daemon", e);
+    }
+  }
+
+  /** A gRPC client of this daemon's socket; the caller closes it. */
+  public CriClient newClient() {
+    return new CriClient(socket());
+  }
+
   /** The last lines of the daemon's log, for failure messages. */
   public String logTail(int lines) {
     try {
@@ -260,6 +280,25 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
     // Empty on purpose: the daemon uses its built-in conflist with our bridge and subnet, never
     // whatever the host has in /etc/cni/net.d.
     return base.resolve("cni-conf");
+  }
+
+  private List<String> criCommand() {
+    return javaCommand(
+        "cri",
+        "--socket",
+        socket().toString(),
+        "--root",
+        root().toString(),
+        "--run-root",
+        runRoot().toString(),
+        "--cni-conf-dir",
+        cniConfDir().toString(),
+        "--cni-bridge",
+        bridge,
+        "--cni-subnet",
+        subnet,
+        "--log-level",
+        "debug");
   }
 
   private List<String> javaCommand(String... args) {

@@ -67,6 +67,9 @@ public final class ContainerLifecycle {
               + ": only a CREATED container can be started (create a new one to run it again)");
     }
     OciRuntime runtime = handlers.runtime(c.runtimeHandler());
+    // Taken before the program runs: conmon stamps its exit later, so startedAt <= finishedAt even
+    // for a program that exits at once.
+    long now = System.currentTimeMillis() * 1_000_000L;
     try {
       runtime.start(c.id());
     } catch (RuntimeException e) {
@@ -76,13 +79,13 @@ public final class ContainerLifecycle {
               r.exited(System.currentTimeMillis() * 1_000_000L, 128, "StartError", e.getMessage()));
       throw e;
     }
-    long now = System.currentTimeMillis() * 1_000_000L;
-    state.containers.update(
-        c.id(), r -> r.state() == ContainerRecord.State.CREATED ? r.started(now, r.pid()) : r);
-    // A program that exits at once may have been reported before startedAt was written.
-    bundles.exitCodeIfExited(c.id()).ifPresent(code -> exits.exited(c.id(), code, now));
+    state.containers.update(c.id(), r -> r.started(now, r.pid()));
     events.publish(
         () -> ContainerEvents.event(c.id(), ContainerEventType.CONTAINER_STARTED_EVENT).build());
+    // A program that exits at once may have been reported before startedAt was written.
+    bundles
+        .exitCodeIfExited(c.id())
+        .ifPresent(code -> exits.exited(c.id(), code, bundles.exitTimeNanos(c.id())));
     log.info("container {} started (pid {})", c.id(), c.pid());
     return StartContainerResponse.getDefaultInstance();
   }

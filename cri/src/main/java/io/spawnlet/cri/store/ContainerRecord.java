@@ -58,7 +58,14 @@ public record ContainerRecord(
     return State.CREATED;
   }
 
+  /**
+   * Records the start time once. A program that exits at once may have had its exit recorded before
+   * StartContainer records the start: the exit stays, only the start time is filled in.
+   */
   public ContainerRecord started(long atNanos, int newPid) {
+    if (startedAtNanos > 0) {
+      return this;
+    }
     return new ContainerRecord(
         id,
         sandboxId,
@@ -73,12 +80,12 @@ public record ContainerRecord(
         logPath,
         createdAtNanos,
         atNanos,
-        0,
-        0,
+        finishedAtNanos,
+        exitCode,
         newPid,
         stopSignal,
-        "",
-        "");
+        reason,
+        message);
   }
 
   /** Records the exit once; a second report of the same exit changes nothing. */
