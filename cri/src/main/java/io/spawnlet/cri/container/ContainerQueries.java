@@ -42,6 +42,14 @@ public final class ContainerQueries {
   private final ContainerBundles bundles;
   private final CgroupAccounting cgroups;
 
+  // Socket activation hook (io.spawnlet.cri.activation): a no-op unless the daemon sets it.
+  private io.spawnlet.cri.activation.PodActivation activation =
+      io.spawnlet.cri.activation.PodActivation.NONE;
+
+  public void useActivation(io.spawnlet.cri.activation.PodActivation activation) {
+    this.activation = activation;
+  }
+
   public ContainerQueries(StateStore state, ContainerBundles bundles, CgroupAccounting cgroups) {
     this.state = state;
     this.bundles = bundles;
@@ -53,6 +61,7 @@ public final class ContainerQueries {
     ContainerStatusResponse.Builder b = ContainerStatusResponse.newBuilder().setStatus(status(c));
     if (req.getVerbose()) {
       b.putInfo("info", bundles.verboseInfo(c));
+      activation.info(c.sandboxId()).ifPresent(a -> b.putInfo("activation", a));
     }
     return b.build();
   }

@@ -38,6 +38,14 @@ public final class PodSandboxQueries {
     this.containers = containers;
   }
 
+  // Socket activation hook (io.spawnlet.cri.activation): a no-op unless the daemon sets it.
+  private io.spawnlet.cri.activation.PodActivation activation =
+      io.spawnlet.cri.activation.PodActivation.NONE;
+
+  public void useActivation(io.spawnlet.cri.activation.PodActivation activation) {
+    this.activation = activation;
+  }
+
   public static PodSandboxConfig config(SandboxRecord s) {
     return PodSandboxRunner.fromJson(s.configJson());
   }
@@ -74,6 +82,7 @@ public final class PodSandboxQueries {
     PodSandboxStatusResponse.Builder resp = PodSandboxStatusResponse.newBuilder().setStatus(st);
     if (req.getVerbose()) {
       resp.putInfo("info", verboseInfo(s));
+      activation.info(s.id()).ifPresent(a -> resp.putInfo("activation", a));
     }
     if (s.state() == SandboxRecord.State.READY) {
       resp.addAllContainersStatuses(containers.statusesOf(s.id()));
