@@ -46,6 +46,7 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
           + HexFormat.of().toHexDigits((short) RANDOM.nextInt(1 << 16));
   private final String subnet =
       "10." + (200 + RANDOM.nextInt(56)) + "." + RANDOM.nextInt(256) + ".0/24";
+  private final int metricsPort = 20000 + RANDOM.nextInt(20000);
   private Path base;
   private Process process;
   private Crictl crictl;
@@ -116,8 +117,10 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
           StandardCharsets.UTF_8,
           java.nio.file.StandardOpenOption.CREATE,
           java.nio.file.StandardOpenOption.APPEND);
+      ProcessBuilder builder = new ProcessBuilder(command);
+      builder.environment().put("SPAWNLET_METRICS_ADDRESS", "127.0.0.1:" + metricsPort);
       process =
-          new ProcessBuilder(command)
+          builder
               .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
               .redirectErrorStream(true)
               .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()))
@@ -213,6 +216,11 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
   }
 
   /** The temp tree that holds everything of this daemon: roots, socket, logs, configs. */
+  /** Where this daemon serves /metrics (a random port; taken by another test, no metrics). */
+  public int metricsPort() {
+    return metricsPort;
+  }
+
   public Path base() {
     return base;
   }

@@ -60,8 +60,11 @@ public interface PodActivation {
     return false;
   }
 
-  /** The pod's activation state for verbose status (JSON), if it is activated. */
-  default Optional<String> info(String sandboxId) {
+  /**
+   * The pod's activation state for the verbose status info (key "activation" of "info"), if it is
+   * activated.
+   */
+  default Optional<java.util.Map<String, Object>> info(String sandboxId) {
     return Optional.empty();
   }
 }

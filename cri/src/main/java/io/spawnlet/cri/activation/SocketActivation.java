@@ -355,7 +355,7 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
   }
 
   @Override
-  public Optional<String> info(String sandboxId) {
+  public Optional<Map<String, Object>> info(String sandboxId) {
     ActivatedPod pod = pods.get(sandboxId);
     if (pod == null) {
       return Optional.empty();
@@ -372,11 +372,7 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
     m.put("ports", pod.spec.ports().stream().map(ActivationPort::toString).toList());
     m.put("address", pod.dualStack ? "[::]" : "0.0.0.0");
     m.put("holderPid", pod.holder.pid());
-    try {
-      return Optional.of(JSON.writeValueAsString(m));
-    } catch (IOException e) {
-      return Optional.empty();
-    }
+    return Optional.of(m);
   }
 
   // --- the poller: wakes sleeping pods on their first readable socket ---------------------------

@@ -60,10 +60,25 @@ public final class ContainerQueries {
     ContainerRecord c = state.container("container_id", req.getContainerId());
     ContainerStatusResponse.Builder b = ContainerStatusResponse.newBuilder().setStatus(status(c));
     if (req.getVerbose()) {
-      b.putInfo("info", bundles.verboseInfo(c));
-      activation.info(c.sandboxId()).ifPresent(a -> b.putInfo("activation", a));
+      b.putInfo("info", withActivation(bundles.verboseInfo(c), c.sandboxId()));
     }
     return b.build();
+  }
+
+  /** Adds the pod's socket activation state (if any) to the verbose info as "activation". */
+  private String withActivation(String info, String sandboxId) {
+    var a = activation.info(sandboxId);
+    if (a.isEmpty()) {
+      return info;
+    }
+    try {
+      var json = new com.fasterxml.jackson.databind.ObjectMapper();
+      var node = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(info);
+      node.set("activation", json.valueToTree(a.get()));
+      return json.writeValueAsString(node);
+    } catch (java.io.IOException | ClassCastException e) {
+      return info;
+    }
   }
 
   public List<ContainerStatus> statusesOf(String sandboxId) {

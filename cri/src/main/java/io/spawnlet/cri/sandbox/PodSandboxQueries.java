@@ -82,7 +82,6 @@ public final class PodSandboxQueries {
     PodSandboxStatusResponse.Builder resp = PodSandboxStatusResponse.newBuilder().setStatus(st);
     if (req.getVerbose()) {
       resp.putInfo("info", verboseInfo(s));
-      activation.info(s.id()).ifPresent(a -> resp.putInfo("activation", a));
     }
     if (s.state() == SandboxRecord.State.READY) {
       resp.addAllContainersStatuses(containers.statusesOf(s.id()));
@@ -91,13 +90,14 @@ public final class PodSandboxQueries {
     return resp.build();
   }
 
-  private static String verboseInfo(SandboxRecord s) {
+  private String verboseInfo(SandboxRecord s) {
     var m = new java.util.LinkedHashMap<String, Object>();
     m.put("runtimeHandler", s.runtimeHandler());
     m.put("cgroupParent", s.cgroupParent());
     m.put("namespaces", s.namespacePaths());
     m.put("hostNetwork", s.hostNetwork());
     m.put("config", config(s).getMetadata().getName());
+    activation.info(s.id()).ifPresent(a -> m.put("activation", a));
     try {
       return new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(m);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
