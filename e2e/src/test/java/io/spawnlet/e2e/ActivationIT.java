@@ -91,6 +91,7 @@ class ActivationIT {
 
     // Idle for the timeout: asleep again, nothing but the holder.
     awaitState(pod, "sleeping");
+    assertThat(podLine(pod)).matches(".* sleeping +1 .*");
     assertThat(processesInPodNetns(holder)).containsExactly((long) holder);
 
     // A datagram wakes it too and is answered.
@@ -102,12 +103,27 @@ class ActivationIT {
     long fdsBefore = openFds(daemonPid);
     long mountsBefore = mountCount();
     long wakesBefore = activation(pod).path("wakes").asLong();
+    List<Long> coldMicros = new ArrayList<>();
+    List<Long> warmMicros = new ArrayList<>();
     for (int cycle = 0; cycle < 10; cycle++) {
+      long t0 = System.nanoTime();
       assertThat(request(ip)).startsWith("HTTP/1.0 200 OK");
+      coldMicros.add((System.nanoTime() - t0) / 1000);
+      t0 = System.nanoTime();
+      assertThat(request(ip)).startsWith("HTTP/1.0 200 OK");
+      warmMicros.add((System.nanoTime() - t0) / 1000);
       awaitState(pod, "sleeping");
       assertThat(processesInPodNetns(holder)).containsExactly((long) holder);
     }
     assertThat(activation(pod).path("wakes").asLong()).isEqualTo(wakesBefore + 10);
+    // Figures for the report (not asserted): one request per connection, whole response.
+    System.err.printf(
+        "ActivationIT figures: cold wake request median %d us (min %d), awake request median %d"
+            + " us, daemon-side wake latency (last) %s ms%n",
+        median(coldMicros),
+        coldMicros.stream().mapToLong(Long::longValue).min().orElse(0),
+        median(warmMicros),
+        activation(pod).path("lastWakeLatencyMillis").asText());
     assertThat(openFds(daemonPid)).isLessThanOrEqualTo(fdsBefore + 4);
     assertThat(mountCount()).isEqualTo(mountsBefore);
     assertThat(crictl.json("inspect", ctr).at("/status/state").asText())
@@ -158,6 +174,21 @@ class ActivationIT {
   }
 
   // --- helpers -----------------------------------------------------------------------------------
+
+  private static long median(List<Long> values) {
+    List<Long> sorted = values.stream().sorted().toList();
+    return sorted.get(sorted.size() / 2);
+  }
+
+  /** The pod's line in {@code spawnlet pods}. */
+  private static String podLine(String pod) {
+    return DAEMON
+        .pods()
+        .lines()
+        .filter(l -> l.startsWith(pod.substring(0, 13)))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("pod " + pod + " not in spawnlet pods"));
+  }
 
   private static Path activatedPod(String name) throws IOException {
     Path config = configs.pod(name);

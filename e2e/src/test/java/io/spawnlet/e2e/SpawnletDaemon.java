@@ -201,6 +201,24 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
     }
   }
 
+  /** {@code spawnlet pods --socket <this daemon's socket>}: its output. */
+  public String pods() {
+    List<String> command = javaCommand("pods", "--socket", socket().toString());
+    try {
+      Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (p.waitFor() != 0) {
+        throw new AssertionError(String.join(" ", command) + " failed:\n" + out);
+      }
+      return out;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot run " + command, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted: " + command, e);
+    }
+  }
+
   /** Imports a test image built by scripts/test-images.sh (e.g. "busybox"). */
   public void importTestImage(String name, String reference) {
     importImage(environment.testImageReference(name), reference);
