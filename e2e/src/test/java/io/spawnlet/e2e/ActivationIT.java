@@ -119,11 +119,12 @@ class ActivationIT {
     // Figures for the report (not asserted): one request per connection, whole response.
     System.err.printf(
         "ActivationIT figures: cold wake request median %d us (min %d), awake request median %d"
-            + " us, daemon-side wake latency (last) %s ms%n",
+            + " us, daemon-side wake latency (last) %s ms, sockets on %s%n",
         median(coldMicros),
         coldMicros.stream().mapToLong(Long::longValue).min().orElse(0),
         median(warmMicros),
-        activation(pod).path("lastWakeLatencyMillis").asText());
+        activation(pod).path("lastWakeLatencyMillis").asText(),
+        activation(pod).path("address").asText());
     assertThat(openFds(daemonPid)).isLessThanOrEqualTo(fdsBefore + 4);
     assertThat(mountCount()).isEqualTo(mountsBefore);
     assertThat(crictl.json("inspect", ctr).at("/status/state").asText())
@@ -143,6 +144,24 @@ class ActivationIT {
       assertThat(readAll(during.getInputStream())).startsWith("HTTP/1.0 200 OK");
     }
     assertThat(activation(pod).path("holderPid").asInt()).isEqualTo(holder);
+    awaitState(pod, "sleeping");
+    assertThat(request(ip)).startsWith("HTTP/1.0 200 OK");
+
+    // kill -9 while the pod runs: after the restart the same process serves on (no restart),
+    // and the pod still goes to sleep when idle. An open connection keeps it awake meanwhile
+    // (the test server, single-threaded, waits for that connection's request).
+    try (Socket held = new Socket()) {
+      held.connect(new InetSocketAddress(ip, TCP_PORT), 10_000);
+      held.setSoTimeout(60_000);
+      await("pod awake").atMost(SLOW).until(() -> containerPid(ctr) > 0);
+      long pid = containerPid(ctr);
+      DAEMON.kill9();
+      DAEMON.start();
+      assertThat(activation(pod).path("state").asText()).isEqualTo("running");
+      assertThat(containerPid(ctr)).isEqualTo(pid);
+      held.getOutputStream().write("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      assertThat(readAll(held.getInputStream())).contains("activated pid");
+    }
     awaitState(pod, "sleeping");
     assertThat(request(ip)).startsWith("HTTP/1.0 200 OK");
 
@@ -174,6 +193,11 @@ class ActivationIT {
   }
 
   // --- helpers -----------------------------------------------------------------------------------
+
+  /** The container's pid as its verbose status reports it; 0 while its pod sleeps. */
+  private static long containerPid(String ctr) {
+    return crictl.json("inspect", ctr).at("/info/pid").asLong();
+  }
 
   private static long median(List<Long> values) {
     List<Long> sorted = values.stream().sorted().toList();

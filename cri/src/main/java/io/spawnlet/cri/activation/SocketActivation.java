@@ -332,6 +332,7 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
           pod.awake.add(c.id());
         } else if (rs.isPresent()) {
           runtime.delete(c.id(), true, s.cgroupParent()); // went to sleep while we were down
+          asleep(c.id());
         }
       }
       pod.state = pod.awake.isEmpty() ? ActivationState.SLEEPING : ActivationState.RUNNING;
@@ -559,6 +560,7 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
     } finally {
       pod.exitWaiters.remove(c.id());
       pod.awake.remove(c.id());
+      asleep(c.id());
     }
   }
 
@@ -572,6 +574,7 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
       String cgroupParent =
           state.sandboxes.get(pod.sandboxId).map(SandboxRecord::cgroupParent).orElse("");
       handlers.runtime(c.runtimeHandler()).delete(c.id(), true, cgroupParent);
+      asleep(c.id());
       log.info("pod {}: container {} exited cleanly: asleep", pod.sandboxId, c.id());
       if (pod.awake.isEmpty() && pod.state == ActivationState.RUNNING) {
         pod.state = ActivationState.SLEEPING;
@@ -583,6 +586,13 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
     } finally {
       pod.transitions.unlock();
     }
+  }
+
+  /** A sleeping container has no pid (still RUNNING to the CRI). */
+  private void asleep(String containerId) {
+    state.containers.update(
+        containerId,
+        r -> r.state() == ContainerRecord.State.RUNNING ? r.started(r.startedAtNanos(), 0) : r);
   }
 
   private static boolean signalQuietly(OciRuntime runtime, String id, int signal) {

@@ -52,8 +52,7 @@ class SocketHolderIT {
 
   @Test
   void socketsLiveInThePodNetnsAndSurviveInTheHolder() throws Exception {
-    Path netns =
-        pinner.pin(sandboxId, "", EnumSet.of(NamespaceKind.NET)).network().orElseThrow();
+    Path netns = pinner.pin(sandboxId, "", EnumSet.of(NamespaceKind.NET)).network().orElseThrow();
     int port = 20000 + ThreadLocalRandom.current().nextInt(20000);
     List<ActivationPort> ports =
         List.of(
