@@ -178,6 +178,46 @@ class ActivationIT {
   }
 
   @Test
+  void proxyModeServesAnAppThatListensOnItsOwnPort() throws Exception {
+    String suffix = UUID.randomUUID().toString().substring(0, 8);
+    String marker = "proxied-" + suffix;
+    Path podConfig = configs.pod("proxy-" + suffix);
+    ObjectNode node = (ObjectNode) JSON.readTree(podConfig.toFile());
+    node.putObject("annotations")
+        .put("spawnlet.io/activation", "socket")
+        .put("spawnlet.io/idle-timeout", "3s")
+        .put("spawnlet.io/activation-proxy", "80=8080");
+    JSON.writeValue(podConfig.toFile(), node);
+    String pod = crictl.runTrimmed("runp", podConfig.toString());
+    Path httpd =
+        configs.container(
+            "httpd",
+            IMAGE,
+            List.of(
+                "sh",
+                "-c",
+                "mkdir -p /www && echo "
+                    + marker
+                    + " > /www/index.html && exec httpd -f -p 8080 -h /www"));
+    String ctr =
+        crictl.runTrimmed("create", "--no-pull", pod, httpd.toString(), podConfig.toString());
+    crictl.run("start", ctr);
+    String ip = crictl.json("inspectp", pod).at("/status/network/ip").asText();
+    assertThat(activation(pod).path("state").asText()).isEqualTo("sleeping");
+
+    for (int wake = 1; wake <= 2; wake++) {
+      assertThat(request(ip, 80)).startsWith("HTTP/1.1 200 OK").contains(marker);
+      awaitState(pod, "sleeping");
+      assertThat(activation(pod).path("wakes").asLong()).isEqualTo(wake);
+    }
+
+    crictl.run("stop", ctr);
+    crictl.run("rm", ctr);
+    crictl.run("stopp", pod);
+    crictl.run("rmp", pod);
+  }
+
+  @Test
   void invalidAnnotationsAreRejectedNamingTheAnnotation() throws Exception {
     String suffix = UUID.randomUUID().toString().substring(0, 8);
     Path config = configs.pod("bad-" + suffix);
@@ -286,8 +326,12 @@ class ActivationIT {
   }
 
   private static String request(String ip) throws IOException {
+    return request(ip, TCP_PORT);
+  }
+
+  private static String request(String ip, int port) throws IOException {
     try (Socket s = new Socket()) {
-      s.connect(new InetSocketAddress(ip, TCP_PORT), 10_000);
+      s.connect(new InetSocketAddress(ip, port), 10_000);
       s.setSoTimeout(60_000);
       s.getOutputStream().write("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       return readAll(s.getInputStream());

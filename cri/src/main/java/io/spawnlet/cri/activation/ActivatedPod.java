@@ -38,6 +38,9 @@ final class ActivatedPod {
   /** Containers the CRI asked to stop or remove: their exits are recorded as usual. */
   final Set<String> released = ConcurrentHashMap.newKeySet();
 
+  /** Proxy mode: accepting while the pod is awake; null otherwise. */
+  volatile ActivationProxy proxy;
+
   /** Exits the sleep sequence waits for. */
   final Map<String, CompletableFuture<Integer>> exitWaiters = new ConcurrentHashMap<>();
 
@@ -54,6 +57,30 @@ final class ActivatedPod {
     this.dualStack = dualStack;
     this.holder = holder;
     this.holderIsChild = holderIsChild;
+  }
+
+  /** The descriptors handed to the containers (fds 3…): all but the proxied ports'. */
+  List<Integer> passedFds() {
+    List<Integer> passed = new java.util.ArrayList<>();
+    List<ActivationPort> keep = spec.passedPorts();
+    for (int i = 0; i < fds.size(); i++) {
+      if (keep.contains(spec.ports().get(i))) {
+        passed.add(fds.get(i));
+      }
+    }
+    return passed;
+  }
+
+  /** Proxy mode: activation socket fd → the app's own port. */
+  Map<Integer, Integer> proxiedFds() {
+    Map<Integer, Integer> proxied = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < fds.size(); i++) {
+      ActivationPort p = spec.ports().get(i);
+      if (p.protocol() == ActivationPort.Protocol.TCP && spec.proxies().containsKey(p.port())) {
+        proxied.put(fds.get(i), spec.proxies().get(p.port()));
+      }
+    }
+    return proxied;
   }
 
   ActivationRecord record() {

@@ -24,10 +24,12 @@ import runtime.v1.PortMapping;
  *
  * @param idleTimeout {@link Duration#ZERO} means the pod never goes back to sleep
  */
-public record ActivationSpec(Duration idleTimeout, List<ActivationPort> ports) {
+public record ActivationSpec(
+    Duration idleTimeout, List<ActivationPort> ports, Map<Integer, Integer> proxies) {
   public static final String ACTIVATION = "spawnlet.io/activation";
   public static final String IDLE_TIMEOUT = "spawnlet.io/idle-timeout";
   public static final String PORTS = "spawnlet.io/activation-ports";
+  public static final String PROXY = "spawnlet.io/activation-proxy";
   static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(5);
 
   private static final Pattern DURATION_PART =
@@ -35,6 +37,15 @@ public record ActivationSpec(Duration idleTimeout, List<ActivationPort> ports) {
 
   public ActivationSpec {
     ports = List.copyOf(ports);
+    proxies = Map.copyOf(proxies);
+  }
+
+  /** The ports handed to the containers as fds 3…: all but the proxied ones. */
+  public List<ActivationPort> passedPorts() {
+    return ports.stream()
+        .filter(
+            p -> !(p.protocol() == ActivationPort.Protocol.TCP && proxies.containsKey(p.port())))
+        .toList();
   }
 
   /** The pod's activation, empty when it does not opt in; INVALID_ARGUMENT names the annotation. */
@@ -42,7 +53,7 @@ public record ActivationSpec(Duration idleTimeout, List<ActivationPort> ports) {
     Map<String, String> a = config.getAnnotationsMap();
     String mode = a.get(ACTIVATION);
     if (mode == null) {
-      for (String key : List.of(IDLE_TIMEOUT, PORTS)) {
+      for (String key : List.of(IDLE_TIMEOUT, PORTS, PROXY)) {
         if (a.containsKey(key)) {
           throw CriException.invalid(
               "config.annotations[" + key + "]",
@@ -66,6 +77,19 @@ public record ActivationSpec(Duration idleTimeout, List<ActivationPort> ports) {
         a.containsKey(PORTS)
             ? parsePorts("config.annotations[" + PORTS + "]", a.get(PORTS))
             : fromPortMappings(config.getPortMappingsList());
+    Map<Integer, Integer> proxies =
+        a.containsKey(PROXY)
+            ? parseProxies("config.annotations[" + PROXY + "]", a.get(PROXY))
+            : Map.of();
+    if (!proxies.isEmpty()) {
+      ports = new ArrayList<>(ports);
+      for (int listen : proxies.keySet()) {
+        ActivationPort p = new ActivationPort(listen, ActivationPort.Protocol.TCP);
+        if (!ports.contains(p)) {
+          ports.add(p);
+        }
+      }
+    }
     if (ports.isEmpty()) {
       throw CriException.invalid(
           "config.annotations[" + ACTIVATION + "]",
@@ -73,7 +97,7 @@ public record ActivationSpec(Duration idleTimeout, List<ActivationPort> ports) {
               + PORTS
               + ": \"8080/tcp\"");
     }
-    return Optional.of(new ActivationSpec(idle, ports));
+    return Optional.of(new ActivationSpec(idle, ports, proxies));
   }
 
   /** Go's time.ParseDuration for non-negative values: "300ms", "1.5h", "2h45m", "0". */
@@ -133,6 +157,30 @@ public record ActivationSpec(Duration idleTimeout, List<ActivationPort> ports) {
       throw CriException.invalid(field, "lists no port (e.g. \"8080/tcp,53/udp\")");
     }
     return new ArrayList<>(ports);
+  }
+
+  /** "80=8080,443=8443": listen port = the app's own TCP port. */
+  static Map<Integer, Integer> parseProxies(String field, String text) {
+    Map<Integer, Integer> proxies = new java.util.LinkedHashMap<>();
+    for (String item : text.split(",")) {
+      String p = item.strip();
+      if (p.isEmpty()) {
+        continue;
+      }
+      String[] parts = p.split("=", -1);
+      int listen = parts.length == 2 ? parsePort(parts[0].strip()) : -1;
+      int app = parts.length == 2 ? parsePort(parts[1].strip()) : -1;
+      if (listen < 1 || listen > 65535 || app < 1 || app > 65535 || listen == app) {
+        throw CriException.invalid(
+            field,
+            "\"" + p + "\" is not LISTEN=APP with two different TCP ports 1-65535 (e.g. 80=8080)");
+      }
+      proxies.put(listen, app);
+    }
+    if (proxies.isEmpty()) {
+      throw CriException.invalid(field, "lists no port pair (e.g. \"80=8080\")");
+    }
+    return proxies;
   }
 
   private static int parsePort(String s) {

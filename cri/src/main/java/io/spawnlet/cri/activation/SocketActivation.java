@@ -184,11 +184,14 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
     if (pod == null) {
       return config;
     }
-    String names =
-        pod.spec.ports().stream().map(ActivationPort::fdName).collect(Collectors.joining(":"));
+    List<ActivationPort> passed = pod.spec.passedPorts();
+    if (passed.isEmpty()) {
+      return config; // proxy mode only: the app listens on its own ports
+    }
+    String names = passed.stream().map(ActivationPort::fdName).collect(Collectors.joining(":"));
     // LISTEN_PID=1: the container's process is pid 1 of its own pid namespace.
     return config.toBuilder()
-        .addEnvs(env("LISTEN_FDS", Integer.toString(pod.fds.size())))
+        .addEnvs(env("LISTEN_FDS", Integer.toString(passed.size())))
         .addEnvs(env("LISTEN_FDNAMES", names))
         .addEnvs(env("LISTEN_PID", "1"))
         .build();
@@ -252,6 +255,7 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
     if (pod != null) {
       pod.transitions.lock();
       try {
+        stopProxy(pod);
         holders.stop(pod.holder, pod.holderIsChild);
         pod.fds.forEach(Syscalls::close);
         metrics.socketsClosed(pod.fds.size());
@@ -336,6 +340,9 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
         }
       }
       pod.state = pod.awake.isEmpty() ? ActivationState.SLEEPING : ActivationState.RUNNING;
+      if (pod.state == ActivationState.RUNNING) {
+        startProxy(pod, s);
+      }
       pods.put(s.id(), pod);
       metrics.socketsOpened(pod.fds.size());
       if (pod.state == ActivationState.SLEEPING) {
@@ -449,7 +456,7 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
         }
         try {
           OciRuntime runtime = handlers.runtime(c.runtimeHandler());
-          int pid = bundles.createRuntime(c, sandbox, pod.fds);
+          int pid = bundles.createRuntime(c, sandbox, pod.passedFds());
           runtime.start(c.id());
           pod.awake.add(c.id());
           state.containers.update(c.id(), r -> r.started(r.startedAtNanos(), pid));
@@ -473,6 +480,7 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
         return;
       }
       pod.state = ActivationState.RUNNING;
+      startProxy(pod, sandbox);
       if (waking) {
         pod.wakes++;
         pod.lastWakeMillis = System.currentTimeMillis();
@@ -519,6 +527,7 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
         return;
       }
       log.info("pod {} idle for {}: going to sleep", pod.sandboxId, pod.spec.idleTimeout());
+      stopProxy(pod);
       String cgroupParent =
           state.sandboxes.get(pod.sandboxId).map(SandboxRecord::cgroupParent).orElse("");
       for (String id : List.copyOf(pod.awake)) {
@@ -577,6 +586,7 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
       asleep(c.id());
       log.info("pod {}: container {} exited cleanly: asleep", pod.sandboxId, c.id());
       if (pod.awake.isEmpty() && pod.state == ActivationState.RUNNING) {
+        stopProxy(pod);
         pod.state = ActivationState.SLEEPING;
         pod.sleeps++;
         metrics.slept();
@@ -585,6 +595,29 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
       }
     } finally {
       pod.transitions.unlock();
+    }
+  }
+
+  /** Proxy mode: accept on the proxied ports while the pod is awake. */
+  private static void startProxy(ActivatedPod pod, SandboxRecord sandbox) {
+    Map<Integer, Integer> proxied = pod.proxiedFds();
+    if (proxied.isEmpty() || pod.proxy != null || sandbox.ips().isEmpty()) {
+      return;
+    }
+    try {
+      pod.proxy =
+          new ActivationProxy(
+              pod.sandboxId, java.net.InetAddress.getByName(sandbox.ips().get(0)), proxied);
+    } catch (java.net.UnknownHostException e) {
+      log.error("pod {}: no proxy, bad pod IP {}", pod.sandboxId, sandbox.ips().get(0));
+    }
+  }
+
+  private static void stopProxy(ActivatedPod pod) {
+    ActivationProxy p = pod.proxy;
+    if (p != null) {
+      pod.proxy = null;
+      p.close();
     }
   }
 

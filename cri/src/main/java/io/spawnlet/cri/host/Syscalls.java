@@ -133,6 +133,12 @@ public final class Syscalls {
 
     @SaveError
     int listen(int fd, int backlog);
+
+    @SaveError
+    int accept4(int fd, jnr.ffi.Pointer address, jnr.ffi.Pointer length, int flags);
+
+    @SaveError
+    int shutdown(int fd, int how);
   }
 
   private static final LibC LIBC =
@@ -466,6 +472,28 @@ public final class Syscalls {
     } catch (RuntimeException e) {
       LIBC.close(fd);
       throw e;
+    }
+  }
+
+  /**
+   * Shuts both directions of a connected socket down: a thread blocked reading it returns (which a
+   * plain close from another thread does not guarantee). Errors (not connected) are ignored.
+   */
+  public static void shutdown(int fd) {
+    LIBC.shutdown(fd, 2); // SHUT_RDWR
+  }
+
+  /** Accepts a connection on a listening socket (close-on-exec); blocks if none is queued. */
+  public static int accept(int fd) {
+    while (true) {
+      int conn = LIBC.accept4(fd, null, null, SOCK_CLOEXEC);
+      if (conn >= 0) {
+        return conn;
+      }
+      int errno = RUNTIME.getLastError();
+      if (errno != Errno.EINTR) {
+        throw new SyscallException("accept(" + fd + ")", errno);
+      }
     }
   }
 

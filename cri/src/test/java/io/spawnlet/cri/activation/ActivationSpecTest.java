@@ -66,6 +66,29 @@ class ActivationSpecTest {
   }
 
   @Test
+  void proxiedPortsListenButAreNotPassed() {
+    var spec =
+        ActivationSpec.of(
+                pod(
+                    Map.of(
+                        "spawnlet.io/activation", "socket",
+                        "spawnlet.io/activation-proxy", "80=8080"),
+                    port(53, Protocol.UDP)))
+            .orElseThrow();
+    assertThat(spec.ports())
+        .extracting(ActivationPort::toString)
+        .containsExactly("53/udp", "80/tcp");
+    assertThat(spec.passedPorts()).extracting(ActivationPort::toString).containsExactly("53/udp");
+    assertThat(spec.proxies()).containsEntry(80, 8080);
+    assertInvalid(
+        Map.of("spawnlet.io/activation", "socket", "spawnlet.io/activation-proxy", "80"),
+        "spawnlet.io/activation-proxy");
+    assertInvalid(
+        Map.of("spawnlet.io/activation", "socket", "spawnlet.io/activation-proxy", "80=80"),
+        "spawnlet.io/activation-proxy");
+  }
+
+  @Test
   void goDurations() {
     assertThat(ActivationSpec.parseDuration("f", "30s")).isEqualTo(Duration.ofSeconds(30));
     assertThat(ActivationSpec.parseDuration("f", "1h30m")).isEqualTo(Duration.ofMinutes(90));
