@@ -1,5 +1,7 @@
 package io.spawnlet.cri;
 
+import io.spawnlet.cri.activation.ActivationMetrics;
+import io.spawnlet.cri.activation.SocketActivation;
 import io.spawnlet.cri.config.DaemonConfig;
 import io.spawnlet.cri.container.ContainerBundles;
 import io.spawnlet.cri.container.ContainerCreator;
@@ -49,7 +51,14 @@ public final class SpawnletDaemon implements AutoCloseable {
 
   private final NamespacePinner pinner;
 
-  private SpawnletDaemon(CriServer server, RuntimeHandlers handlers, NamespacePinner pinner) {
+  private final SocketActivation activation;
+
+  private SpawnletDaemon(
+      CriServer server,
+      RuntimeHandlers handlers,
+      NamespacePinner pinner,
+      SocketActivation activation) {
+    this.activation = activation;
     this.server = server;
     this.handlers = handlers;
     this.pinner = pinner;
@@ -102,6 +111,20 @@ public final class SpawnletDaemon implements AutoCloseable {
     ContainerCreator creator =
         new ContainerCreator(state, new ImageResolver(imageStore), bundles, sandboxLayout, events);
     Images images = new Images(imageStore, rootfs, state, cfg.root().resolve("storage"));
+    SocketActivation activation =
+        wireActivation(
+            state,
+            sandboxLayout,
+            bundles,
+            handlers,
+            cgroups,
+            exits,
+            runner,
+            teardown,
+            creator,
+            lifecycle,
+            containerQueries,
+            sandboxQueries);
 
     AtomicBoolean ready = new AtomicBoolean();
     CriServer server =
@@ -120,7 +143,8 @@ public final class SpawnletDaemon implements AutoCloseable {
                     events),
                 new ImageServiceEndpoint(ready::get, images)));
     try {
-      new StateRecovery(state, handlers, bundles, exits, pinner, teardown).recover();
+      new StateRecovery(state, handlers, bundles, exits, pinner, teardown, activation).recover();
+      activation.start();
       handlers.watchExits(
           (exit) ->
               exits.exited(
@@ -130,11 +154,63 @@ public final class SpawnletDaemon implements AutoCloseable {
     } catch (RuntimeException e) {
       server.close();
       handlers.close();
+      activation.close();
       throw e;
     }
     ready.set(true);
     log.info("spawnlet ready in {} ms", (System.nanoTime() - t0) / 1_000_000);
-    return new SpawnletDaemon(server, handlers, pinner);
+    return new SpawnletDaemon(server, handlers, pinner, activation);
+  }
+
+  /**
+   * Socket activation (io.spawnlet.cri.activation) joins the sandbox and container paths through
+   * their {@code useActivation} hooks; its metrics are served on {@code SPAWNLET_METRICS_ADDRESS}
+   * (host:port, default 127.0.0.1:9464, "off" for none).
+   */
+  private static SocketActivation wireActivation(
+      StateStore state,
+      SandboxLayout layout,
+      ContainerBundles bundles,
+      RuntimeHandlers handlers,
+      PodCgroups cgroups,
+      ContainerExits exits,
+      PodSandboxRunner runner,
+      PodSandboxTeardown teardown,
+      ContainerCreator creator,
+      ContainerLifecycle lifecycle,
+      ContainerQueries containerQueries,
+      PodSandboxQueries sandboxQueries) {
+    ActivationMetrics metrics = new ActivationMetrics();
+    SocketActivation activation =
+        new SocketActivation(
+            state,
+            layout,
+            bundles,
+            handlers,
+            cgroups,
+            metrics,
+            (id, code) -> exits.exited(id, code, System.currentTimeMillis() * 1_000_000L));
+    runner.useActivation(activation);
+    teardown.useActivation(activation);
+    creator.useActivation(activation);
+    lifecycle.useActivation(activation);
+    exits.useActivation(activation);
+    containerQueries.useActivation(activation);
+    sandboxQueries.useActivation(activation);
+    String address = System.getenv().getOrDefault("SPAWNLET_METRICS_ADDRESS", "127.0.0.1:9464");
+    if (!address.equals("off")) {
+      try {
+        int colon = address.lastIndexOf(':');
+        metrics.serve(
+            new java.net.InetSocketAddress(
+                address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))));
+        log.info("activation metrics on http://{}/metrics", address);
+      } catch (RuntimeException e) {
+        // Another daemon (a test's) may hold the port: metrics are not worth failing the start.
+        log.warn("no /metrics endpoint: {}", e.getMessage());
+      }
+    }
+    return activation;
   }
 
   public void awaitTermination() throws InterruptedException {
@@ -146,6 +222,7 @@ public final class SpawnletDaemon implements AutoCloseable {
   public void close() {
     if (closed.compareAndSet(false, true)) {
       server.close();
+      activation.close();
       handlers.close();
       pinner.releaseRootIfUnused();
     }

@@ -28,6 +28,7 @@ final class StateRecovery {
   private final ContainerExits exits;
   private final NamespacePinner pinner;
   private final PodSandboxTeardown teardown;
+  private final io.spawnlet.cri.activation.PodActivation activation;
 
   StateRecovery(
       StateStore state,
@@ -35,19 +36,22 @@ final class StateRecovery {
       ContainerBundles bundles,
       ContainerExits exits,
       NamespacePinner pinner,
-      PodSandboxTeardown teardown) {
+      PodSandboxTeardown teardown,
+      io.spawnlet.cri.activation.PodActivation activation) {
     this.state = state;
     this.handlers = handlers;
     this.bundles = bundles;
     this.exits = exits;
     this.pinner = pinner;
     this.teardown = teardown;
+    this.activation = activation;
   }
 
   void recover() {
     for (String broken : state.load()) {
       log.warn("discarding unreadable record {} (its files are removed)", broken);
     }
+    activation.recover(); // socket activation takes its sockets back first
     recoverContainers();
     recoverSandboxes();
     removeLeftovers();
@@ -55,7 +59,7 @@ final class StateRecovery {
 
   private void recoverContainers() {
     for (ContainerRecord c : state.containers.all()) {
-      if (c.state() == ContainerRecord.State.EXITED) {
+      if (c.state() == ContainerRecord.State.EXITED || activation.recovered(c)) {
         continue;
       }
       var runtimeState = handlers.runtime(c.runtimeHandler()).state(c.id());

@@ -1,5 +1,7 @@
 package io.spawnlet.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.concurrent.Callable;
@@ -13,7 +15,9 @@ import runtime.v1.PodSandboxStatusRequest;
 @Command(
     name = "pods",
     mixinStandardHelpOptions = true,
-    description = "List pods: name, namespace, IP, state, created.")
+    description =
+        "List pods: name, namespace, IP, state (sleeping|waking|running for socket-activated"
+            + " pods), wakes, created.")
 final class PodsCommand implements Callable<Integer> {
   @Option(
       names = "--socket",
@@ -27,16 +31,25 @@ final class PodsCommand implements Callable<Integer> {
   public Integer call() {
     try (CriClient cri = new CriClient(socket, spec.commandLine())) {
       var pods = cri.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance());
-      String fmt = "%-13s  %-30s  %-15s  %-15s  %-8s  %s%n";
-      System.out.printf(fmt, "POD ID", "NAME", "NAMESPACE", "IP", "STATE", "CREATED");
+      String fmt = "%-13s  %-30s  %-15s  %-15s  %-8s  %-5s  %s%n";
+      System.out.printf(fmt, "POD ID", "NAME", "NAMESPACE", "IP", "STATE", "WAKES", "CREATED");
       for (var p : pods.getItemsList()) {
         var st =
             cri.runtime()
                 .podSandboxStatus(
-                    PodSandboxStatusRequest.newBuilder().setPodSandboxId(p.getId()).build());
+                    PodSandboxStatusRequest.newBuilder()
+                        .setPodSandboxId(p.getId())
+                        .setVerbose(true)
+                        .build());
         String ip = st.getStatus().getNetwork().getIp();
         String state =
             p.getState() == runtime.v1.PodSandboxState.SANDBOX_READY ? "running" : "stopped";
+        String wakes = "-";
+        JsonNode activation = activationOf(st.getInfoMap().getOrDefault("info", "{}"));
+        if (!activation.isMissingNode() && !state.equals("stopped")) {
+          state = activation.path("state").asText(state);
+          wakes = activation.path("wakes").asText("0");
+        }
         System.out.printf(
             fmt,
             p.getId().substring(0, 13),
@@ -44,9 +57,19 @@ final class PodsCommand implements Callable<Integer> {
             p.getMetadata().getNamespace(),
             ip.isEmpty() ? "-" : ip,
             state,
+            wakes,
             Instant.ofEpochSecond(0, p.getCreatedAt()));
       }
     }
     return 0;
+  }
+
+  /** The socket activation part of the verbose info, or a missing node. */
+  private static JsonNode activationOf(String info) {
+    try {
+      return new ObjectMapper().readTree(info).path("activation");
+    } catch (java.io.IOException e) {
+      return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
+    }
   }
 }

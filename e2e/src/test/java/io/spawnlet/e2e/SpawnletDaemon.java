@@ -46,6 +46,7 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
           + HexFormat.of().toHexDigits((short) RANDOM.nextInt(1 << 16));
   private final String subnet =
       "10." + (200 + RANDOM.nextInt(56)) + "." + RANDOM.nextInt(256) + ".0/24";
+  private final int metricsPort = 20000 + RANDOM.nextInt(20000);
   private Path base;
   private Process process;
   private Crictl crictl;
@@ -100,8 +101,10 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
           StandardCharsets.UTF_8,
           java.nio.file.StandardOpenOption.CREATE,
           java.nio.file.StandardOpenOption.APPEND);
+      ProcessBuilder builder = new ProcessBuilder(command);
+      builder.environment().put("SPAWNLET_METRICS_ADDRESS", "127.0.0.1:" + metricsPort);
       process =
-          new ProcessBuilder(command)
+          builder
               .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
               .redirectErrorStream(true)
               .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()))
@@ -182,6 +185,24 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
     }
   }
 
+  /** {@code spawnlet pods --socket <this daemon's socket>}: its output. */
+  public String pods() {
+    List<String> command = javaCommand("pods", "--socket", socket().toString());
+    try {
+      Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (p.waitFor() != 0) {
+        throw new AssertionError(String.join(" ", command) + " failed:\n" + out);
+      }
+      return out;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot run " + command, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted: " + command, e);
+    }
+  }
+
   /** Imports a test image built by scripts/test-images.sh (e.g. "busybox"). */
   public void importTestImage(String name, String reference) {
     importImage(environment.testImageReference(name), reference);
@@ -197,6 +218,11 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
   }
 
   /** The temp tree that holds everything of this daemon: roots, socket, logs, configs. */
+  /** Where this daemon serves /metrics (a random port; taken by another test, no metrics). */
+  public int metricsPort() {
+    return metricsPort;
+  }
+
   public Path base() {
     return base;
   }

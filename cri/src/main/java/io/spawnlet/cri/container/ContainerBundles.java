@@ -86,7 +86,8 @@ public final class ContainerBundles {
       Image image,
       Path logPath,
       SandboxFiles files,
-      Rollback undo) {
+      Rollback undo,
+      boolean deferRuntime) {
     List<Layer> lowerTopFirst = new ArrayList<>();
     for (String diffId : image.diffIds()) {
       lowerTopFirst.add(
@@ -136,22 +137,54 @@ public final class ContainerBundles {
       throw CriException.internal(
           "creating log directory " + log.getParent() + ": " + e.getMessage(), e);
     }
+    if (deferRuntime) {
+      // Socket activation: the runtime container is made when the pod wakes (createRuntime),
+      // since only then are its sockets known to be wanted, and a created container cannot be
+      // handed descriptors any more.
+      return 0;
+    }
+    int pid = runtimeCreate(id, sandbox, sandboxConfig, config, log, List.of());
+    OciRuntime runtime = handlers.runtime(sandbox.runtimeHandler());
+    undo.push("delete runtime container", () -> runtime.delete(id, true, sandbox.cgroupParent()));
+    return pid;
+  }
+
+  /**
+   * Creates the runtime container of a recorded container whose bundle is written (a socket
+   * activated pod waking), passing {@code extraFds} as its fds 3, 4, …; returns its pid.
+   */
+  public int createRuntime(ContainerRecord c, SandboxRecord sandbox, List<Integer> extraFds) {
+    Path log = c.logPath().isEmpty() ? bundle(c.id()).resolve("console.log") : Path.of(c.logPath());
+    return runtimeCreate(
+        c.id(),
+        sandbox,
+        io.spawnlet.cri.sandbox.PodSandboxQueries.config(sandbox),
+        ContainerCreator.fromJson(c.configJson()),
+        log,
+        extraFds);
+  }
+
+  private int runtimeCreate(
+      String id,
+      SandboxRecord sandbox,
+      PodSandboxConfig sandboxConfig,
+      ContainerConfig config,
+      Path log,
+      List<Integer> extraFds) {
     OciRuntime runtime = handlers.runtime(sandbox.runtimeHandler());
     var request =
         new CreateRequest(
             id,
             sandboxConfig.getMetadata().getName() + "_" + config.getMetadata().getName(),
-            bundle,
+            bundle(id),
             log,
             config.getTty(),
             config.getStdin(),
             config.getStdinOnce(),
             sandbox.cgroupParent(),
-            List.of(),
+            extraFds,
             Duration.ofMinutes(2));
-    int pid = runtime.create(request);
-    undo.push("delete runtime container", () -> runtime.delete(id, true, sandbox.cgroupParent()));
-    return pid;
+    return runtime.create(request);
   }
 
   /** The exit code conmon recorded, if the container has exited. */

@@ -36,6 +36,14 @@ public final class ContainerCreator {
   private final SandboxLayout sandboxLayout;
   private final ContainerEvents events;
 
+  // Socket activation hook (io.spawnlet.cri.activation): a no-op unless the daemon sets it.
+  private io.spawnlet.cri.activation.PodActivation activation =
+      io.spawnlet.cri.activation.PodActivation.NONE;
+
+  public void useActivation(io.spawnlet.cri.activation.PodActivation activation) {
+    this.activation = activation;
+  }
+
   public ContainerCreator(
       StateStore state,
       ImageResolver images,
@@ -82,11 +90,12 @@ public final class ContainerCreator {
               id,
               sandbox,
               sandboxConfig,
-              config,
+              activation.withListenEnv(sandbox.id(), config),
               image,
               logPath,
               sandboxLayout.files(sandbox.id()),
-              undo);
+              undo,
+              activation.activated(sandbox.id()));
       ContainerRecord rec =
           new ContainerRecord(
               id,

@@ -25,6 +25,14 @@ public final class ContainerExits {
   private final ConcurrentHashMap<String, CompletableFuture<ContainerRecord>> waiters =
       new ConcurrentHashMap<>();
 
+  // Socket activation hook (io.spawnlet.cri.activation): a no-op unless the daemon sets it.
+  private io.spawnlet.cri.activation.PodActivation activation =
+      io.spawnlet.cri.activation.PodActivation.NONE;
+
+  public void useActivation(io.spawnlet.cri.activation.PodActivation activation) {
+    this.activation = activation;
+  }
+
   public ContainerExits(StateStore state, ContainerEvents events) {
     this.state = state;
     this.events = events;
@@ -32,6 +40,9 @@ public final class ContainerExits {
 
   /** Records an exit; unknown containers (already removed) are ignored. */
   public void exited(String id, int exitCode, long finishedAtNanos) {
+    if (activation.absorbsExit(id, exitCode)) {
+      return; // a socket-activated container went to sleep: still RUNNING to the CRI
+    }
     String reason = exitCode == 0 ? "Completed" : "Error";
     var updated = state.containers.update(id, c -> c.exited(finishedAtNanos, exitCode, reason, ""));
     updated.ifPresent(

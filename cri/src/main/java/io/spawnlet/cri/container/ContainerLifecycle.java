@@ -43,6 +43,14 @@ public final class ContainerLifecycle {
   private final ContainerExits exits;
   private final ContainerEvents events;
 
+  // Socket activation hook (io.spawnlet.cri.activation): a no-op unless the daemon sets it.
+  private io.spawnlet.cri.activation.PodActivation activation =
+      io.spawnlet.cri.activation.PodActivation.NONE;
+
+  public void useActivation(io.spawnlet.cri.activation.PodActivation activation) {
+    this.activation = activation;
+  }
+
   public ContainerLifecycle(
       StateStore state,
       RuntimeHandlers handlers,
@@ -65,6 +73,15 @@ public final class ContainerLifecycle {
               + " is "
               + c.state()
               + ": only a CREATED container can be started (create a new one to run it again)");
+    }
+    if (activation.activated(c.sandboxId())) {
+      // Socket activation: recorded as running now (the service is up: its sockets accept); the
+      // process runs when the pod wakes.
+      long now = System.currentTimeMillis() * 1_000_000L;
+      state.containers.update(c.id(), r -> r.started(now, 0)).ifPresent(activation::started);
+      events.publish(
+          () -> ContainerEvents.event(c.id(), ContainerEventType.CONTAINER_STARTED_EVENT).build());
+      return StartContainerResponse.getDefaultInstance();
     }
     OciRuntime runtime = handlers.runtime(c.runtimeHandler());
     // Taken before the program runs: conmon stamps its exit later, so startedAt <= finishedAt even
@@ -101,6 +118,7 @@ public final class ContainerLifecycle {
     if (c.state() == ContainerRecord.State.EXITED) {
       return;
     }
+    activation.releasing(c);
     OciRuntime runtime = handlers.runtime(c.runtimeHandler());
     if (!timeout.isZero()) {
       int signal = c.stopSignal() > 0 ? c.stopSignal() : SIGTERM;

@@ -42,6 +42,14 @@ public final class ContainerQueries {
   private final ContainerBundles bundles;
   private final CgroupAccounting cgroups;
 
+  // Socket activation hook (io.spawnlet.cri.activation): a no-op unless the daemon sets it.
+  private io.spawnlet.cri.activation.PodActivation activation =
+      io.spawnlet.cri.activation.PodActivation.NONE;
+
+  public void useActivation(io.spawnlet.cri.activation.PodActivation activation) {
+    this.activation = activation;
+  }
+
   public ContainerQueries(StateStore state, ContainerBundles bundles, CgroupAccounting cgroups) {
     this.state = state;
     this.bundles = bundles;
@@ -52,9 +60,25 @@ public final class ContainerQueries {
     ContainerRecord c = state.container("container_id", req.getContainerId());
     ContainerStatusResponse.Builder b = ContainerStatusResponse.newBuilder().setStatus(status(c));
     if (req.getVerbose()) {
-      b.putInfo("info", bundles.verboseInfo(c));
+      b.putInfo("info", withActivation(bundles.verboseInfo(c), c.sandboxId()));
     }
     return b.build();
+  }
+
+  /** Adds the pod's socket activation state (if any) to the verbose info as "activation". */
+  private String withActivation(String info, String sandboxId) {
+    var a = activation.info(sandboxId);
+    if (a.isEmpty()) {
+      return info;
+    }
+    try {
+      var json = new com.fasterxml.jackson.databind.ObjectMapper();
+      var node = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(info);
+      node.set("activation", json.valueToTree(a.get()));
+      return json.writeValueAsString(node);
+    } catch (java.io.IOException | ClassCastException e) {
+      return info;
+    }
   }
 
   public List<ContainerStatus> statusesOf(String sandboxId) {

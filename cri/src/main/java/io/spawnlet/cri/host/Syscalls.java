@@ -121,6 +121,24 @@ public final class Syscalls {
 
     @SaveError
     int statfs(String path, @Out byte[] buf);
+
+    @SaveError
+    int socket(int domain, int type, int protocol);
+
+    @SaveError
+    int setsockopt(int fd, int level, int option, int[] value, int length);
+
+    @SaveError
+    int bind(int fd, byte[] address, int length);
+
+    @SaveError
+    int listen(int fd, int backlog);
+
+    @SaveError
+    int accept4(int fd, jnr.ffi.Pointer address, jnr.ffi.Pointer length, int flags);
+
+    @SaveError
+    int shutdown(int fd, int how);
   }
 
   private static final LibC LIBC =
@@ -408,6 +426,102 @@ public final class Syscalls {
     byte[] buf = new byte[256]; // struct statfs is 120 bytes on x86_64 and aarch64
     check(LIBC.statfs(path, buf), "statfs(" + path + ")");
     return java.nio.ByteBuffer.wrap(buf, 0, 8).order(java.nio.ByteOrder.nativeOrder()).getLong();
+  }
+
+  public static final int AF_INET = 2;
+  public static final int AF_INET6 = 10;
+  public static final int SOCK_STREAM = 1;
+  public static final int SOCK_DGRAM = 2;
+  private static final int SOCK_CLOEXEC = O_CLOEXEC;
+  private static final int SOL_SOCKET = 1;
+  private static final int SO_REUSEADDR = 2;
+  private static final int IPPROTO_IPV6 = 41;
+  private static final int IPV6_V6ONLY = 26;
+
+  /**
+   * A close-on-exec socket bound to the wildcard address on {@code port} (a dual-stack {@code
+   * [::]:port} with IPV6_V6ONLY off for AF_INET6, {@code 0.0.0.0:port} for AF_INET) and, for
+   * SOCK_STREAM, listening with {@code backlog}. The socket belongs to the network namespace of the
+   * calling thread. Returns the descriptor; closes it on failure.
+   */
+  public static int listeningSocket(int family, int type, int port, int backlog) {
+    int fd = LIBC.socket(family, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      throw new SyscallException(
+          "socket(" + family + ", " + type + ") for port " + port, RUNTIME.getLastError());
+    }
+    try {
+      check(LIBC.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, new int[] {1}, 4), "SO_REUSEADDR");
+      byte[] address;
+      if (family == AF_INET6) {
+        check(LIBC.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, new int[] {0}, 4), "IPV6_V6ONLY=0");
+        address = new byte[28]; // sockaddr_in6: family, port, flowinfo, in6addr_any, scope id
+      } else {
+        address = new byte[16]; // sockaddr_in: family, port, INADDR_ANY, zero padding
+      }
+      java.nio.ByteBuffer.wrap(address, 0, 2)
+          .order(java.nio.ByteOrder.nativeOrder())
+          .putShort((short) family);
+      address[2] = (byte) (port >>> 8); // network byte order
+      address[3] = (byte) port;
+      check(LIBC.bind(fd, address, address.length), "bind(port " + port + ")");
+      if (type == SOCK_STREAM) {
+        check(LIBC.listen(fd, backlog), "listen(port " + port + ", " + backlog + ")");
+      }
+      return fd;
+    } catch (RuntimeException e) {
+      LIBC.close(fd);
+      throw e;
+    }
+  }
+
+  /**
+   * Shuts both directions of a connected socket down: a thread blocked reading it returns (which a
+   * plain close from another thread does not guarantee). Errors (not connected) are ignored.
+   */
+  public static void shutdown(int fd) {
+    LIBC.shutdown(fd, 2); // SHUT_RDWR
+  }
+
+  /** Accepts a connection on a listening socket (close-on-exec); blocks if none is queued. */
+  public static int accept(int fd) {
+    while (true) {
+      int conn = LIBC.accept4(fd, null, null, SOCK_CLOEXEC);
+      if (conn >= 0) {
+        return conn;
+      }
+      int errno = RUNTIME.getLastError();
+      if (errno != Errno.EINTR) {
+        throw new SyscallException("accept(" + fd + ")", errno);
+      }
+    }
+  }
+
+  /**
+   * Waits until at least one of {@code fds} is readable (or hung up) and returns which, by index;
+   * empty when {@code timeoutMillis} passed first.
+   */
+  public static java.util.List<Integer> pollReadable(int[] fds, int timeoutMillis) {
+    // An array of struct pollfd, laid out as in pollReadable(int, int).
+    int[] pollfds = new int[fds.length * 2];
+    for (int i = 0; i < fds.length; i++) {
+      pollfds[2 * i] = fds[i];
+      pollfds[2 * i + 1] = POLLIN;
+    }
+    int rc;
+    while ((rc = LIBC.poll(pollfds, fds.length, timeoutMillis)) < 0) {
+      int errno = RUNTIME.getLastError();
+      if (errno != Errno.EINTR) {
+        throw new SyscallException("poll(" + fds.length + " fds)", errno);
+      }
+    }
+    java.util.List<Integer> ready = new java.util.ArrayList<>();
+    for (int i = 0; rc > 0 && i < fds.length; i++) {
+      if ((pollfds[2 * i + 1] >>> 16) != 0) {
+        ready.add(i);
+      }
+    }
+    return ready;
   }
 
   private static void check(int rc, String call) {

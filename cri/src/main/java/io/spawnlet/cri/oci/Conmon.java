@@ -125,14 +125,18 @@ public final class Conmon {
       Files.createDirectories(socketDir);
       Files.createDirectories(request.logPath().getParent());
       Path stderrFile = request.bundle().resolve(CONMON_STDERR);
-      List<Integer> passed = new ArrayList<>(List.of(sync[1], start[0]));
-      passed.addAll(request.extraFds());
+      // Extra fds (activation sockets) come first, as 3, 4, …: conmon hands its fds on to the
+      // runtime, and `runtime create --preserve-fds=N` keeps exactly 3 … 3+N-1 for the container
+      // (sd_listen_fds wants them from 3). conmon's own pipes follow.
+      int extra = request.extraFds().size();
+      List<Integer> passed = new ArrayList<>(request.extraFds());
+      passed.addAll(List.of(sync[1], start[0]));
       ProcessSpawner.Request spawn =
           ProcessSpawner.Request.of(
                   createArgv(request),
                   Map.of(
-                      "_OCI_SYNCPIPE", "3",
-                      "_OCI_STARTPIPE", "4",
+                      "_OCI_SYNCPIPE", Integer.toString(3 + extra),
+                      "_OCI_STARTPIPE", Integer.toString(4 + extra),
                       "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
               .withOutput(stderrFile, stderrFile)
               .withPassedFds(passed);

@@ -15,8 +15,8 @@ import java.util.Objects;
  * @param logPath the CRI log file conmon writes ({@code <RFC3339Nano> stdout|stderr F|P line})
  * @param cgroupParent cgroupfs parent (e.g. {@code /spawnlet/pod-<uid>}); conmon is put in a {@code
  *     conmon-<id>} child of it, never left in the daemon's cgroup
- * @param extraFds parent descriptors handed to the container as fds 5, 6, … of conmon and passed on
- *     with {@code --preserve-fds} (activation sockets); empty normally
+ * @param extraFds parent descriptors handed to the container as fds 3, 4, … (conmon gets them there
+ *     and passes them on with {@code --preserve-fds}; activation sockets); empty normally
  * @param timeout how long to wait for the runtime's create
  */
 public record CreateRequest(

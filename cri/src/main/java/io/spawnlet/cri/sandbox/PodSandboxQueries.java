@@ -37,6 +37,14 @@ public final class PodSandboxQueries {
     this.containers = containers;
   }
 
+  // Socket activation hook (io.spawnlet.cri.activation): a no-op unless the daemon sets it.
+  private io.spawnlet.cri.activation.PodActivation activation =
+      io.spawnlet.cri.activation.PodActivation.NONE;
+
+  public void useActivation(io.spawnlet.cri.activation.PodActivation activation) {
+    this.activation = activation;
+  }
+
   public static PodSandboxConfig config(SandboxRecord s) {
     return PodSandboxRunner.fromJson(s.configJson());
   }
@@ -81,13 +89,14 @@ public final class PodSandboxQueries {
     return resp.build();
   }
 
-  private static String verboseInfo(SandboxRecord s) {
+  private String verboseInfo(SandboxRecord s) {
     var m = new java.util.LinkedHashMap<String, Object>();
     m.put("runtimeHandler", s.runtimeHandler());
     m.put("cgroupParent", s.cgroupParent());
     m.put("namespaces", s.namespacePaths());
     m.put("hostNetwork", s.hostNetwork());
     m.put("config", config(s).getMetadata().getName());
+    activation.info(s.id()).ifPresent(a -> m.put("activation", a));
     try {
       return new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(m);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

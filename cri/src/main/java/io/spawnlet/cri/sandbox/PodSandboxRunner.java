@@ -45,6 +45,14 @@ public final class PodSandboxRunner {
   private final PodNetwork network;
   private final RuntimeHandlers handlers;
 
+  // Socket activation hook (io.spawnlet.cri.activation): a no-op unless the daemon sets it.
+  private io.spawnlet.cri.activation.PodActivation activation =
+      io.spawnlet.cri.activation.PodActivation.NONE;
+
+  public void useActivation(io.spawnlet.cri.activation.PodActivation activation) {
+    this.activation = activation;
+  }
+
   public PodSandboxRunner(
       StateStore state,
       SandboxLayout layout,
@@ -63,6 +71,7 @@ public final class PodSandboxRunner {
   public RunPodSandboxResponse run(RunPodSandboxRequest req) {
     PodSandboxConfig config = req.getConfig();
     validate(req);
+    activation.validate(config);
     String handler = handlers.resolve("runtime_handler", req.getRuntimeHandler());
     var md = config.getMetadata();
     String id = Ids.newId();
@@ -83,6 +92,9 @@ public final class PodSandboxRunner {
       List<String> ips = hostNetwork ? List.of() : setUpNetwork(config, id, nsPaths, undo);
       if (!ips.isEmpty()) {
         writeHosts(config, files, ips);
+      }
+      if (!hostNetwork) {
+        activation.open(id, config, Path.of(nsPaths.get("network")), cgroupParent, undo);
       }
 
       SandboxRecord rec =

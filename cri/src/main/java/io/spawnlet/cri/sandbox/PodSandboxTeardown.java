@@ -35,6 +35,14 @@ public final class PodSandboxTeardown {
   private final PodNetwork network;
   private final ContainerLifecycle containers;
 
+  // Socket activation hook (io.spawnlet.cri.activation): a no-op unless the daemon sets it.
+  private io.spawnlet.cri.activation.PodActivation activation =
+      io.spawnlet.cri.activation.PodActivation.NONE;
+
+  public void useActivation(io.spawnlet.cri.activation.PodActivation activation) {
+    this.activation = activation;
+  }
+
   public PodSandboxTeardown(
       StateStore state,
       SandboxLayout layout,
@@ -68,6 +76,7 @@ public final class PodSandboxTeardown {
 
   /** Runs at stop, again at remove and during recovery: each part must be a no-op when done. */
   void releaseNetworkAndNamespaces(SandboxRecord s) {
+    activation.close(s.id());
     String netns = s.namespacePaths().get("network");
     if (!s.hostNetwork() && netns != null) {
       network.tearDown(

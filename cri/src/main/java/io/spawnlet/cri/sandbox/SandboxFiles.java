@@ -40,6 +40,11 @@ public final class SandboxFiles {
     return stateDir.resolve("hostname");
   }
 
+  /** Socket activation's state (holder pid, sockets): run-time only, like the pinned netns. */
+  public Path activationState() {
+    return runDir.resolve("activation.json");
+  }
+
   public Path shm() {
     return runDir.resolve("shm");
   }

@@ -1,0 +1,100 @@
+package io.spawnlet.cri.host;
+
+import io.spawnlet.cri.CriException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Opens listening sockets inside another network namespace: a socket belongs to the namespace its
+ * creator was in at {@code socket()} time, so a dedicated platform thread ({@link
+ * NamespaceSwitchThread}) enters the pod's netns, creates and binds them, and comes back. The
+ * descriptors stay valid (and in the pod's netns) after the thread has left.
+ */
+public final class NetnsListeners {
+  /** One socket to open: {@link Syscalls#SOCK_STREAM} or {@link Syscalls#SOCK_DGRAM}. */
+  public record Listen(int type, int port) {}
+
+  /** The opened descriptors, in request order, and whether they are dual-stack {@code [::]}. */
+  public record Opened(List<Integer> fds, boolean dualStack) {}
+
+  private final NamespaceSwitchThread thread = new NamespaceSwitchThread("spawnlet-netns-sockets");
+
+  /**
+   * Opens {@code listens} in the network namespace pinned at {@code netns}. Dual-stack {@code
+   * [::]:PORT} sockets (IPV6_V6ONLY off, what systemd's {@code ListenStream=PORT} means) when the
+   * namespace has IPv6 enabled; {@code 0.0.0.0:PORT} when IPv6 is disabled in it.
+   */
+  public Opened open(Path netns, List<Listen> listens, int backlog) {
+    return thread.run(new OpenJob(netns, listens, backlog));
+  }
+
+  /** Runs switched: raw system calls and file reads only (see {@link NamespaceSwitchThread}). */
+  private static final class OpenJob extends NamespaceSwitchThread.Job<Opened> {
+    private final Path netns;
+    private final List<Listen> listens;
+    private final int backlog;
+
+    OpenJob(Path netns, List<Listen> listens, int backlog) {
+      this.netns = netns;
+      this.listens = listens;
+      this.backlog = backlog;
+    }
+
+    @Override
+    public Opened get() {
+      int home = Syscalls.openReadOnly("/proc/thread-self/ns/net");
+      int target;
+      try {
+        target = Syscalls.openReadOnly(netns.toString());
+      } catch (RuntimeException e) {
+        Syscalls.close(home);
+        throw e;
+      }
+      List<Integer> fds = new ArrayList<>();
+      boolean dualStack = false;
+      RuntimeException failure = null;
+      try {
+        Syscalls.setns(target, Syscalls.CLONE_NEWNET);
+        dualStack = hasIpv6();
+        int family = dualStack ? Syscalls.AF_INET6 : Syscalls.AF_INET;
+        for (Listen l : listens) {
+          fds.add(Syscalls.listeningSocket(family, l.type(), l.port(), backlog));
+        }
+      } catch (RuntimeException e) {
+        failure = e;
+      } finally {
+        try {
+          Syscalls.setns(home, Syscalls.CLONE_NEWNET);
+        } catch (RuntimeException e) {
+          poison();
+          RuntimeException back =
+              CriException.internal(
+                  "cannot return the socket-opening thread to the host network namespace", e);
+          if (failure != null) {
+            back.addSuppressed(failure);
+          }
+          failure = back;
+        }
+        Syscalls.close(home);
+        Syscalls.close(target);
+      }
+      if (failure != null) {
+        fds.forEach(Syscalls::close);
+        throw failure;
+      }
+      return new Opened(List.copyOf(fds), dualStack);
+    }
+
+    /** IPv6 is enabled in this netns when its loopback has an IPv6 address. */
+    private static boolean hasIpv6() {
+      try {
+        return !Files.readString(Path.of("/proc/thread-self/net/if_inet6")).isBlank();
+      } catch (IOException e) {
+        return false;
+      }
+    }
+  }
+}
