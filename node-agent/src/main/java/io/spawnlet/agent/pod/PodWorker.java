@@ -203,7 +203,7 @@ final class PodWorker {
 
   private void syncContainers() {
     int terminal = 0;
-    int running = 0;
+    int started = 0;
     boolean anyFailed = false;
     for (ContainerPlan container : plan.containers()) {
       Optional<ContainerView> latest = latest(container.name());
@@ -212,9 +212,10 @@ final class PodWorker {
         continue;
       }
       ContainerView c = latest.get();
+      started += c.state() == ContainerView.State.CREATED ? 0 : 1;
       switch (c.state()) {
         case CREATED -> runtime.startContainer(c.id());
-        case RUNNING -> running++;
+        case RUNNING -> {}
         case EXITED -> {
           if (plan.restartPolicy().restarts(c.exitCode())) {
             restartWithBackoff(container, c);
@@ -226,7 +227,8 @@ final class PodWorker {
         case UNKNOWN -> log.warn("pod {}: container {} is in an unknown state", key, c.name());
       }
     }
-    if (!announced && running == plan.containers().size()) {
+    // "ready" here means every container was started once (no probes yet).
+    if (!announced && started == plan.containers().size()) {
       announced = true;
       String ports =
           plan.sandbox().ports().stream().map(PortPlan::describe).collect(Collectors.joining(", "));
