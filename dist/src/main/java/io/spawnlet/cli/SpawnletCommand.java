@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
       CriCommand.class,
       ImageCommand.class,
       PodsCommand.class,
+      RunCommand.class,
       VersionCommand.class,
       CommandLine.HelpCommand.class
     })

@@ -47,14 +47,25 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
   private final String subnet =
       "10." + (200 + RANDOM.nextInt(56)) + "." + RANDOM.nextInt(256) + ".0/24";
   private final int metricsPort = 20000 + RANDOM.nextInt(20000);
+  private final boolean staticPods;
   private Path base;
   private Process process;
   private Crictl crictl;
 
-  private SpawnletDaemon() {}
+  private SpawnletDaemon(boolean staticPods) {
+    this.staticPods = staticPods;
+  }
 
   public static SpawnletDaemon create() {
-    return new SpawnletDaemon();
+    return new SpawnletDaemon(false);
+  }
+
+  /**
+   * {@code spawnlet run --manifests <base>/manifests} instead of {@code spawnlet cri}: the daemon
+   * plus the static pod agent in one process, pod logs under {@link #podLogs()}.
+   */
+  public static SpawnletDaemon staticPods() {
+    return new SpawnletDaemon(true);
   }
 
   @Override
@@ -69,7 +80,7 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
     }
     environment.requireSpawnletJar();
     base = Files.createTempDirectory("spawnlet-e2e-");
-    for (Path dir : List.of(root(), runRoot(), cniConfDir(), podLogs())) {
+    for (Path dir : List.of(root(), runRoot(), cniConfDir(), podLogs(), manifests())) {
       Files.createDirectories(dir);
     }
     crictl = new Crictl(environment.crictl().orElseThrow(), socket(), base.resolve("crictl"));
@@ -244,6 +255,11 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
     return base.resolve("pods");
   }
 
+  /** The manifest directory of {@link #staticPods()}. */
+  public Path manifests() {
+    return base.resolve("manifests");
+  }
+
   public Path logFile() {
     return base.resolve("daemon.log");
   }
@@ -309,8 +325,24 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
   }
 
   private List<String> criCommand() {
-    return javaCommand(
-        "cri",
+    List<String> role =
+        staticPods
+            ? List.of(
+                "run",
+                "--manifests",
+                manifests().toString(),
+                "--pod-log-dir",
+                podLogs().toString(),
+                "--node-name",
+                "e2e")
+            : List.of("cri");
+    List<String> command = new ArrayList<>(role);
+    command.addAll(daemonFlags());
+    return javaCommand(command.toArray(String[]::new));
+  }
+
+  private List<String> daemonFlags() {
+    return List.of(
         "--socket",
         socket().toString(),
         "--root",

@@ -1,0 +1,473 @@
+package io.spawnlet.agent.cri;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.spawnlet.agent.pod.ContainerPlan;
+import io.spawnlet.agent.pod.MountPlan;
+import io.spawnlet.agent.pod.PodPlanner;
+import io.spawnlet.agent.pod.PodRuntime;
+import io.spawnlet.agent.pod.PodRuntimeException;
+import io.spawnlet.agent.pod.PortPlan;
+import io.spawnlet.agent.pod.PullPolicy;
+import io.spawnlet.agent.pod.SandboxPlan;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import runtime.v1.Capability;
+import runtime.v1.ContainerConfig;
+import runtime.v1.ContainerFilter;
+import runtime.v1.ContainerMetadata;
+import runtime.v1.ContainerState;
+import runtime.v1.ContainerStatusRequest;
+import runtime.v1.CreateContainerRequest;
+import runtime.v1.ImageServiceGrpc;
+import runtime.v1.ImageSpec;
+import runtime.v1.ImageStatusRequest;
+import runtime.v1.Int64Value;
+import runtime.v1.KeyValue;
+import runtime.v1.LinuxContainerConfig;
+import runtime.v1.LinuxContainerResources;
+import runtime.v1.LinuxContainerSecurityContext;
+import runtime.v1.LinuxPodSandboxConfig;
+import runtime.v1.LinuxSandboxSecurityContext;
+import runtime.v1.ListContainersRequest;
+import runtime.v1.ListPodSandboxRequest;
+import runtime.v1.Mount;
+import runtime.v1.NamespaceMode;
+import runtime.v1.NamespaceOption;
+import runtime.v1.PodSandboxConfig;
+import runtime.v1.PodSandboxFilter;
+import runtime.v1.PodSandboxMetadata;
+import runtime.v1.PodSandboxState;
+import runtime.v1.PodSandboxStatusRequest;
+import runtime.v1.PortMapping;
+import runtime.v1.Protocol;
+import runtime.v1.PullImageRequest;
+import runtime.v1.RemoveContainerRequest;
+import runtime.v1.RemovePodSandboxRequest;
+import runtime.v1.RunPodSandboxRequest;
+import runtime.v1.RuntimeServiceGrpc;
+import runtime.v1.StartContainerRequest;
+import runtime.v1.StopContainerRequest;
+import runtime.v1.StopPodSandboxRequest;
+
+/**
+ * The agent's CRI client: the only class that speaks {@code runtime.v1}. It turns plans into CRI
+ * requests the way the kubelet fills them and talks to the daemon over its unix socket (grpc-netty,
+ * epoll domain socket). gRPC failures become {@link PodRuntimeException}s naming the call.
+ */
+public final class CriPodRuntime implements PodRuntime, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(CriPodRuntime.class);
+  private static final Duration CALL_DEADLINE = Duration.ofMinutes(2);
+  private static final Duration PULL_DEADLINE = Duration.ofMinutes(10);
+
+  private final EventLoopGroup group =
+      new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+  private final ManagedChannel channel;
+
+  public CriPodRuntime(Path socket) {
+    channel =
+        NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+            .eventLoopGroup(group)
+            .channelType(EpollDomainSocketChannel.class)
+            .usePlaintext()
+            .maxInboundMessageSize(16 * 1024 * 1024)
+            .build();
+  }
+
+  private RuntimeServiceGrpc.RuntimeServiceBlockingStub runtime(Duration deadline) {
+    return RuntimeServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private RuntimeServiceGrpc.RuntimeServiceBlockingStub runtime() {
+    return runtime(CALL_DEADLINE);
+  }
+
+  private ImageServiceGrpc.ImageServiceBlockingStub images(Duration deadline) {
+    return ImageServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public List<SandboxView> sandboxes(Map<String, String> labels) {
+    var response =
+        call(
+            "ListPodSandbox",
+            () ->
+                runtime()
+                    .listPodSandbox(
+                        ListPodSandboxRequest.newBuilder()
+                            .setFilter(PodSandboxFilter.newBuilder().putAllLabelSelector(labels))
+                            .build()));
+    return response.getItemsList().stream()
+        .map(
+            s ->
+                new SandboxView(
+                    s.getId(),
+                    s.getLabelsMap(),
+                    s.getAnnotationsMap(),
+                    s.getState() == PodSandboxState.SANDBOX_READY,
+                    s.getCreatedAt()))
+        .toList();
+  }
+
+  @Override
+  public String runSandbox(SandboxPlan sandbox) {
+    return call(
+            "RunPodSandbox " + sandbox.key(),
+            () ->
+                runtime()
+                    .runPodSandbox(
+                        RunPodSandboxRequest.newBuilder()
+                            .setConfig(sandboxConfig(sandbox))
+                            .setRuntimeHandler(sandbox.runtimeHandler())
+                            .build()))
+        .getPodSandboxId();
+  }
+
+  @Override
+  public Optional<String> sandboxIp(String sandboxId) {
+    String ip =
+        call(
+                "PodSandboxStatus " + sandboxId,
+                () ->
+                    runtime()
+                        .podSandboxStatus(
+                            PodSandboxStatusRequest.newBuilder()
+                                .setPodSandboxId(sandboxId)
+                                .build()))
+            .getStatus()
+            .getNetwork()
+            .getIp();
+    return ip.isEmpty() ? Optional.empty() : Optional.of(ip);
+  }
+
+  @Override
+  public void stopSandbox(String sandboxId) {
+    idempotent(
+        "StopPodSandbox " + sandboxId,
+        () ->
+            runtime()
+                .stopPodSandbox(
+                    StopPodSandboxRequest.newBuilder().setPodSandboxId(sandboxId).build()));
+  }
+
+  @Override
+  public void removeSandbox(String sandboxId) {
+    idempotent(
+        "RemovePodSandbox " + sandboxId,
+        () ->
+            runtime()
+                .removePodSandbox(
+                    RemovePodSandboxRequest.newBuilder().setPodSandboxId(sandboxId).build()));
+  }
+
+  @Override
+  public void ensureImage(String image, PullPolicy policy) {
+    ImageSpec spec = ImageSpec.newBuilder().setImage(image).build();
+    boolean present =
+        call(
+                "ImageStatus " + image,
+                () ->
+                    images(CALL_DEADLINE)
+                        .imageStatus(ImageStatusRequest.newBuilder().setImage(spec).build()))
+            .hasImage();
+    if (policy == PullPolicy.NEVER || (present && policy == PullPolicy.IF_NOT_PRESENT)) {
+      if (!present) {
+        throw new PodRuntimeException(
+            PodRuntimeException.Kind.NOT_FOUND,
+            "image "
+                + image
+                + " is not present and imagePullPolicy is Never: import it with"
+                + " 'spawnlet image import SRC --name "
+                + image
+                + "'",
+            null);
+      }
+      return;
+    }
+    try {
+      images(PULL_DEADLINE).pullImage(PullImageRequest.newBuilder().setImage(spec).build());
+    } catch (StatusRuntimeException e) {
+      if (present) {
+        log.warn(
+            "pulling {} failed ({}); using the image already present",
+            image,
+            e.getStatus().getCode());
+        return;
+      }
+      String hint =
+          e.getStatus().getCode() == Status.Code.UNIMPLEMENTED
+              ? "this daemon cannot pull images yet: import it with 'spawnlet image import SRC"
+                  + " --name "
+                  + image
+                  + "'"
+              : String.valueOf(e.getStatus().getDescription());
+      throw new PodRuntimeException(
+          kind(e), "image " + image + " is not present and cannot be pulled: " + hint, e);
+    }
+  }
+
+  @Override
+  public List<ContainerView> containers(String sandboxId) {
+    var listed =
+        call(
+            "ListContainers " + sandboxId,
+            () ->
+                runtime()
+                    .listContainers(
+                        ListContainersRequest.newBuilder()
+                            .setFilter(ContainerFilter.newBuilder().setPodSandboxId(sandboxId))
+                            .build()));
+    List<ContainerView> views = new ArrayList<>();
+    for (var c : listed.getContainersList()) {
+      runtime.v1.ContainerStatus st;
+      try {
+        st =
+            runtime()
+                .containerStatus(
+                    ContainerStatusRequest.newBuilder().setContainerId(c.getId()).build())
+                .getStatus();
+      } catch (StatusRuntimeException e) {
+        if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
+          continue; // removed between the two calls
+        }
+        throw failure("ContainerStatus " + c.getId(), e);
+      }
+      views.add(
+          new ContainerView(
+              st.getId(),
+              st.getMetadata().getName(),
+              st.getMetadata().getAttempt(),
+              state(st.getState()),
+              st.getExitCode(),
+              st.getFinishedAt(),
+              st.getReason(),
+              st.getLogPath()));
+    }
+    return views;
+  }
+
+  @Override
+  public String createContainer(
+      String sandboxId, SandboxPlan sandbox, ContainerPlan container, int attempt) {
+    return call(
+            "CreateContainer " + sandbox.key() + "/" + container.name(),
+            () ->
+                runtime()
+                    .createContainer(
+                        CreateContainerRequest.newBuilder()
+                            .setPodSandboxId(sandboxId)
+                            .setConfig(containerConfig(sandbox, container, attempt))
+                            .setSandboxConfig(sandboxConfig(sandbox))
+                            .build()))
+        .getContainerId();
+  }
+
+  @Override
+  public void startContainer(String containerId) {
+    call(
+        "StartContainer " + containerId,
+        () ->
+            runtime()
+                .startContainer(
+                    StartContainerRequest.newBuilder().setContainerId(containerId).build()));
+  }
+
+  @Override
+  public void stopContainer(String containerId, Duration grace) {
+    idempotent(
+        "StopContainer " + containerId,
+        () ->
+            runtime(CALL_DEADLINE.plus(grace))
+                .stopContainer(
+                    StopContainerRequest.newBuilder()
+                        .setContainerId(containerId)
+                        .setTimeout(grace.toSeconds())
+                        .build()));
+  }
+
+  @Override
+  public void removeContainer(String containerId) {
+    idempotent(
+        "RemoveContainer " + containerId,
+        () ->
+            runtime()
+                .removeContainer(
+                    RemoveContainerRequest.newBuilder().setContainerId(containerId).build()));
+  }
+
+  @Override
+  public void close() {
+    channel.shutdownNow();
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+  }
+
+  /** The kubelet's PodSandboxConfig for a pod. */
+  static PodSandboxConfig sandboxConfig(SandboxPlan s) {
+    PodSandboxConfig.Builder b =
+        PodSandboxConfig.newBuilder()
+            .setMetadata(
+                PodSandboxMetadata.newBuilder()
+                    .setName(s.name())
+                    .setNamespace(s.namespace())
+                    .setUid(s.uid())
+                    .setAttempt(0))
+            .setHostname(s.hostname())
+            .setLogDirectory(s.logDirectory().toString())
+            .putAllLabels(s.labels())
+            .putAllAnnotations(s.annotations());
+    for (PortPlan p : s.ports()) {
+      b.addPortMappings(
+          PortMapping.newBuilder()
+              .setProtocol(protocol(p.protocol()))
+              .setContainerPort(p.containerPort())
+              .setHostPort(p.hostPort())
+              .setHostIp(p.hostIp()));
+    }
+    b.setLinux(
+        LinuxPodSandboxConfig.newBuilder()
+            .putAllSysctls(s.sysctls())
+            .setSecurityContext(
+                LinuxSandboxSecurityContext.newBuilder()
+                    .setPrivileged(s.privileged())
+                    .setNamespaceOptions(namespaces(s))));
+    return b.build();
+  }
+
+  /** The kubelet's ContainerConfig for one container of a pod, attempt = restart count. */
+  static ContainerConfig containerConfig(SandboxPlan s, ContainerPlan c, int attempt) {
+    ContainerConfig.Builder b =
+        ContainerConfig.newBuilder()
+            .setMetadata(ContainerMetadata.newBuilder().setName(c.name()).setAttempt(attempt))
+            .setImage(ImageSpec.newBuilder().setImage(c.image()))
+            .addAllCommand(c.command())
+            .addAllArgs(c.args())
+            .setWorkingDir(c.workingDir())
+            .setLogPath(c.name() + "/" + attempt + ".log")
+            .setStdin(c.stdin())
+            .setTty(c.tty())
+            .putLabels(PodPlanner.CONTAINER_NAME_LABEL, c.name())
+            .putLabels(PodPlanner.POD_NAME_LABEL, s.name())
+            .putLabels(PodPlanner.POD_NAMESPACE_LABEL, s.namespace())
+            .putLabels(PodPlanner.POD_UID_LABEL, s.uid())
+            .putAnnotations("io.kubernetes.container.restartCount", Integer.toString(attempt))
+            .putAnnotations(
+                "io.kubernetes.container.terminationMessagePath", c.terminationMessagePath())
+            .putAnnotations(
+                PodPlanner.GRACE_ANNOTATION, Long.toString(s.terminationGrace().toSeconds()));
+    c.env()
+        .forEach(
+            (k, v) ->
+                b.addEnvs(
+                    KeyValue.newBuilder()
+                        .setKey(k)
+                        .setValue(com.google.protobuf.ByteString.copyFromUtf8(v))));
+    for (MountPlan m : c.mounts()) {
+      b.addMounts(
+          Mount.newBuilder()
+              .setContainerPath(m.containerPath())
+              .setHostPath(m.hostPath().toString())
+              .setReadonly(m.readOnly()));
+    }
+    LinuxContainerSecurityContext.Builder security =
+        LinuxContainerSecurityContext.newBuilder()
+            .setPrivileged(c.privileged())
+            .setReadonlyRootfs(c.readOnlyRootFilesystem())
+            .setNamespaceOptions(namespaces(s))
+            .setCapabilities(
+                Capability.newBuilder()
+                    .addAllAddCapabilities(c.addCapabilities())
+                    .addAllDropCapabilities(c.dropCapabilities()));
+    c.runAsUser().ifPresent(u -> security.setRunAsUser(Int64Value.newBuilder().setValue(u)));
+    c.runAsGroup().ifPresent(g -> security.setRunAsGroup(Int64Value.newBuilder().setValue(g)));
+    ContainerPlan.Resources r = c.resources();
+    b.setLinux(
+        LinuxContainerConfig.newBuilder()
+            .setSecurityContext(security)
+            .setResources(
+                LinuxContainerResources.newBuilder()
+                    .setCpuShares(r.cpuShares())
+                    .setCpuQuota(r.cpuQuota())
+                    .setCpuPeriod(r.cpuPeriod())
+                    .setMemoryLimitInBytes(r.memoryLimitBytes())));
+    return b.build();
+  }
+
+  private static NamespaceOption namespaces(SandboxPlan s) {
+    return NamespaceOption.newBuilder()
+        .setNetwork(s.hostNetwork() ? NamespaceMode.NODE : NamespaceMode.POD)
+        .setPid(
+            s.hostPid()
+                ? NamespaceMode.NODE
+                : s.shareProcessNamespace() ? NamespaceMode.POD : NamespaceMode.CONTAINER)
+        .setIpc(s.hostIpc() ? NamespaceMode.NODE : NamespaceMode.POD)
+        .build();
+  }
+
+  private static Protocol protocol(String name) {
+    return switch (name) {
+      case "UDP" -> Protocol.UDP;
+      case "SCTP" -> Protocol.SCTP;
+      default -> Protocol.TCP;
+    };
+  }
+
+  private static ContainerView.State state(ContainerState s) {
+    return switch (s) {
+      case CONTAINER_CREATED -> ContainerView.State.CREATED;
+      case CONTAINER_RUNNING -> ContainerView.State.RUNNING;
+      case CONTAINER_EXITED -> ContainerView.State.EXITED;
+      default -> ContainerView.State.UNKNOWN;
+    };
+  }
+
+  private static <T> T call(String what, Supplier<T> rpc) {
+    try {
+      return rpc.get();
+    } catch (StatusRuntimeException e) {
+      throw failure(what, e);
+    }
+  }
+
+  private static void idempotent(String what, Supplier<?> rpc) {
+    try {
+      rpc.get();
+    } catch (StatusRuntimeException e) {
+      if (e.getStatus().getCode() != Status.Code.NOT_FOUND) {
+        throw failure(what, e);
+      }
+    }
+  }
+
+  private static PodRuntimeException failure(String what, StatusRuntimeException e) {
+    return new PodRuntimeException(
+        kind(e),
+        what + " failed: " + e.getStatus().getCode() + ": " + e.getStatus().getDescription(),
+        e);
+  }
+
+  private static PodRuntimeException.Kind kind(StatusRuntimeException e) {
+    return switch (e.getStatus().getCode()) {
+      case NOT_FOUND -> PodRuntimeException.Kind.NOT_FOUND;
+      case UNIMPLEMENTED -> PodRuntimeException.Kind.UNIMPLEMENTED;
+      case UNAVAILABLE -> PodRuntimeException.Kind.UNAVAILABLE;
+      default -> PodRuntimeException.Kind.FAILED;
+    };
+  }
+}
