@@ -1,8 +1,10 @@
 package io.spawnlet.cri.container;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.spawnlet.cri.CriException;
 import io.spawnlet.cri.Rollback;
+import io.spawnlet.cri.host.CgroupLayout;
 import io.spawnlet.cri.oci.CreateRequest;
 import io.spawnlet.cri.oci.ExitMonitor;
 import io.spawnlet.cri.oci.HostLimits;
@@ -11,6 +13,8 @@ import io.spawnlet.cri.oci.OciRuntime;
 import io.spawnlet.cri.oci.OciSpecBuilder;
 import io.spawnlet.cri.oci.RuntimeHandlers;
 import io.spawnlet.cri.oci.SandboxContext;
+import io.spawnlet.cri.oci.SystemContainerSpec;
+import io.spawnlet.cri.sandbox.MachineId;
 import io.spawnlet.cri.sandbox.SandboxFiles;
 import io.spawnlet.cri.storage.ContainerRootfs;
 import io.spawnlet.cri.storage.Digest;
@@ -59,6 +63,7 @@ public final class ContainerBundles {
   private final LayerStore layers;
   private final ContainerRootfs rootfs;
   private final OciSpecBuilder specs = new OciSpecBuilder(HostLimits.ofThisProcess());
+  private final SystemContainerSpec systemSpec = new SystemContainerSpec(CgroupLayout.detect());
 
   public ContainerBundles(
       Path root,
@@ -124,10 +129,23 @@ public final class ContainerBundles {
             merged,
             logPath == null ? bundle : logPath.getParent());
     var c = image.config();
+    boolean systemPod = SystemContainerSpec.HANDLER.equals(sandbox.runtimeHandler());
     ImageDefaults defaults =
         new ImageDefaults(
-            c.entrypoint(), c.cmd(), c.env(), c.workingDir(), c.user(), c.stopSignal());
-    OciSpecBuilder.write(specs.build(id, config, sandboxConfig, defaults, context), bundle);
+            c.entrypoint(),
+            systemPod && c.entrypoint().isEmpty() && c.cmd().isEmpty()
+                ? SystemContainerSpec.DEFAULT_COMMAND
+                : c.cmd(),
+            c.env(),
+            c.workingDir(),
+            c.user(),
+            c.stopSignal());
+    ObjectNode spec = specs.build(id, config, sandboxConfig, defaults, context);
+    if (systemPod) {
+      systemSpec.decorate(spec);
+      MachineId.install(MachineId.ensure(files.machineId()), merged);
+    }
+    OciSpecBuilder.write(spec, bundle);
 
     Path log = logPath != null ? logPath : bundle.resolve("console.log");
     try {
@@ -143,7 +161,7 @@ public final class ContainerBundles {
             sandboxConfig.getMetadata().getName() + "_" + config.getMetadata().getName(),
             bundle,
             log,
-            config.getTty(),
+            config.getTty() || systemPod,
             config.getStdin(),
             config.getStdinOnce(),
             sandbox.cgroupParent(),
@@ -174,13 +192,19 @@ public final class ContainerBundles {
         .filter(Files::exists);
   }
 
-  /** CRI stop_signal if set, else the image's (systemd images say SIGRTMIN+3), else SIGTERM. */
-  int stopSignal(ContainerConfig config, Image image) {
+  /**
+   * CRI stop_signal if set, else the image's (systemd images say SIGRTMIN+3), else SIGRTMIN+3 in
+   * system pods (systemd's clean poweroff) and SIGTERM elsewhere.
+   */
+  int stopSignal(ContainerConfig config, Image image, String runtimeHandler) {
     if (config.getStopSignal() != Signal.RUNTIME_DEFAULT
         && config.getStopSignal() != Signal.UNRECOGNIZED) {
       return StopSignals.parse("config.stop_signal", config.getStopSignal().name());
     }
     String fromImage = image.config().stopSignal();
+    if (fromImage.isEmpty() && SystemContainerSpec.HANDLER.equals(runtimeHandler)) {
+      return StopSignals.parse("system pod stop signal", SystemContainerSpec.STOP_SIGNAL);
+    }
     return fromImage.isEmpty()
         ? ContainerLifecycle.SIGTERM
         : StopSignals.parse("image config StopSignal", fromImage);
