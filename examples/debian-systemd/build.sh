@@ -30,6 +30,7 @@ configured_mirror() {
 mirror=${2:-$(configured_mirror)}
 security=${mirror%/debian}/debian-security
 
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/debian-systemd.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -38,14 +39,16 @@ umoci new --image "$layout:latest"
 umoci unpack --image "$layout:latest" "$work/bundle"
 rootfs=$work/bundle/rootfs
 
-# Host keys are generated at first boot (ssh-keygen -A in a drop-in): one image, many machines,
-# each with its own keys. /etc/machine-id is left empty: the runtime bind-mounts a per-pod id.
+# The sshd host key is generated at first boot (a drop-in): one image, many machines, each with
+# its own key. Only ed25519: generating RSA keys (ssh-keygen -A) would add ~2 s to every first
+# boot. /etc/machine-id is left empty: the runtime writes a per-pod id into each container.
 # /etc/hostname is removed: systemd takes the hostname the runtime set in the UTS namespace.
 mmdebstrap --variant=minbase --mode=root --format=directory \
   --include=systemd,systemd-sysv,dbus,iproute2,procps,openssh-server,nginx-light,curl,ca-certificates \
-  --customize-hook='echo "hello from $(hostname) (systemd on spawnlet)" > "$1/var/www/html/index.html"' \
+  --customize-hook="upload $here/nginx-default.conf /etc/nginx/sites-available/default" \
   --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*_key* "$1/etc/hostname"; : > "$1/etc/machine-id"' \
-  --customize-hook='mkdir -p "$1/etc/systemd/system/ssh.service.d" && printf "[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n" > "$1/etc/systemd/system/ssh.service.d/host-keys.conf"' \
+  --customize-hook='mkdir -p "$1/etc/systemd/system/ssh.service.d" && printf "[Service]\nExecStartPre=\nExecStartPre=/bin/sh -c \"test -e /etc/ssh/ssh_host_ed25519_key || ssh-keygen -q -t ed25519 -N \x27\x27 -f /etc/ssh/ssh_host_ed25519_key\"\nExecStartPre=/usr/sbin/sshd -t\n" > "$1/etc/systemd/system/ssh.service.d/host-keys.conf"' \
+  --customize-hook='echo "HostKey /etc/ssh/ssh_host_ed25519_key" > "$1/etc/ssh/sshd_config.d/host-key.conf"' \
   --customize-hook='chroot "$1" systemctl enable ssh.service nginx.service' \
   --customize-hook='chroot "$1" systemctl mask console-getty.service getty@tty1.service getty-static.service systemd-networkd-wait-online.service apt-daily.timer apt-daily-upgrade.timer e2scrub_reap.service systemd-firstboot.service' \
   --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \

@@ -63,6 +63,7 @@ public final class ContainerBundles {
   private final LayerStore layers;
   private final ContainerRootfs rootfs;
   private final OciSpecBuilder specs = new OciSpecBuilder(HostLimits.ofThisProcess());
+  private final BootReadiness boot;
   private final SystemContainerSpec systemSpec = new SystemContainerSpec(CgroupLayout.detect());
 
   public ContainerBundles(
@@ -76,6 +77,12 @@ public final class ContainerBundles {
     this.handlers = handlers;
     this.layers = layers;
     this.rootfs = rootfs;
+    this.boot = new BootReadiness(root.resolve("notify"));
+  }
+
+  /** Readiness (sd_notify READY=1) of system containers. */
+  public BootReadiness boot() {
+    return boot;
   }
 
   Path bundle(String id) {
@@ -142,7 +149,9 @@ public final class ContainerBundles {
             c.stopSignal());
     ObjectNode spec = specs.build(id, config, sandboxConfig, defaults, context);
     if (systemPod) {
-      systemSpec.decorate(spec);
+      Path notifyDir = boot.open(id);
+      undo.push("close notify socket", () -> boot.close(id));
+      systemSpec.decorate(spec, notifyDir);
       MachineId.install(MachineId.ensure(files.machineId()), merged);
     }
     OciSpecBuilder.write(spec, bundle);
@@ -210,11 +219,17 @@ public final class ContainerBundles {
         : StopSignals.parse("image config StopSignal", fromImage);
   }
 
+  /** The file conmon writes the container's output to (its CRI log, else the bundle's). */
+  Path logFile(ContainerRecord c) {
+    return c.logPath().isEmpty() ? bundle(c.id()).resolve("console.log") : Path.of(c.logPath());
+  }
+
   /** Deletes the runtime container, the rootfs and the bundle; every part tolerates "gone". */
   void delete(ContainerRecord c) {
     String cgroupParent =
         state.sandboxes.get(c.sandboxId()).map(SandboxRecord::cgroupParent).orElse("");
     handlers.runtime(c.runtimeHandler()).delete(c.id(), true, cgroupParent);
+    boot.close(c.id());
     rootfs.remove(c.id());
     try {
       Directories.deleteTree(bundle(c.id()));
@@ -273,6 +288,10 @@ public final class ContainerBundles {
     m.put("bundle", bundle(c.id()).toString());
     m.put("rootfs", rootfs.containerDir(c.id()).resolve("merged").toString());
     m.put("cgroupsPath", cgroupPath(c));
+    if (SystemContainerSpec.HANDLER.equals(c.runtimeHandler())) {
+      m.put("ready", boot.ready(c.id()));
+      boot.status(c.id()).ifPresent(s -> m.put("systemdStatus", s));
+    }
     try {
       m.put("runtimeSpec", JSON.readTree(bundle(c.id()).resolve("config.json").toFile()));
     } catch (IOException e) {

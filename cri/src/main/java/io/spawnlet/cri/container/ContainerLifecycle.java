@@ -6,8 +6,10 @@ import io.spawnlet.cri.events.ContainerEvents;
 import io.spawnlet.cri.oci.OciRuntime;
 import io.spawnlet.cri.oci.RuntimeHandlers;
 import io.spawnlet.cri.store.ContainerRecord;
+import io.spawnlet.cri.store.SandboxRecord;
 import io.spawnlet.cri.store.StateStore;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,7 +70,20 @@ public final class ContainerLifecycle {
     }
     OciRuntime runtime = handlers.runtime(c.runtimeHandler());
     try {
-      runtime.start(c.id());
+      if (bundles.boot().isOpen(c.id())) {
+        Map<String, String> pod =
+            state.sandboxes.get(c.sandboxId()).map(SandboxRecord::annotations).orElse(Map.of());
+        bundles
+            .boot()
+            .start(
+                c.id(),
+                runtime,
+                BootReadiness.timeout(pod),
+                bundles.logFile(c),
+                () -> bundles.exitCodeIfExited(c.id()).isPresent());
+      } else {
+        runtime.start(c.id());
+      }
     } catch (RuntimeException e) {
       state.containers.update(
           c.id(),

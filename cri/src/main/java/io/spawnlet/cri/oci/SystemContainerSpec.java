@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.spawnlet.cri.host.CgroupLayout;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -60,13 +61,23 @@ public final class SystemContainerSpec {
     return "true".equalsIgnoreCase(annotations.getOrDefault(ANNOTATION, ""));
   }
 
-  /** Changes {@code spec} in place for a system container. */
-  public ObjectNode decorate(ObjectNode spec) {
+  /** Where the container's init finds its notify socket ({@code NOTIFY_SOCKET}), as nspawn. */
+  public static final String NOTIFY_DIR = "/run/host/notify";
+
+  /**
+   * Changes {@code spec} in place for a system container.
+   *
+   * @param notifyDir host directory holding the daemon's notify socket {@code notify}, bound
+   *     read-only at {@value #NOTIFY_DIR}
+   */
+  public ObjectNode decorate(ObjectNode spec, Path notifyDir) {
     ObjectNode process = (ObjectNode) spec.get("process");
     process.put("terminal", true);
     ArrayNode env = (ArrayNode) process.get("env");
     removeEntries(env, "container=");
     env.add(CONTAINER_ENV);
+    removeEntries(env, "NOTIFY_SOCKET=");
+    env.add("NOTIFY_SOCKET=" + NOTIFY_DIR + "/notify");
     if (!env.toString().contains("\"TERM=")) {
       env.add("TERM=linux");
     }
@@ -86,6 +97,11 @@ public final class SystemContainerSpec {
     mounts.add(tmpfs("/run", "mode=755", "size=20%"));
     mounts.add(tmpfs("/run/lock", "mode=1777", "size=5m", "noexec"));
     mounts.add(tmpfs("/tmp", "mode=1777", "size=50%"));
+    ObjectNode notify = mounts.addObject();
+    notify.put("destination", NOTIFY_DIR);
+    notify.put("type", "bind");
+    notify.put("source", notifyDir.toString());
+    notify.putArray("options").add("bind").add("ro").add("nosuid").add("nodev").add("noexec");
 
     ObjectNode linux = (ObjectNode) spec.get("linux");
     ensureNamespace((ArrayNode) linux.get("namespaces"), "cgroup");
