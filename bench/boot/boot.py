@@ -349,14 +349,16 @@ class Podman:
         self.image = "localhost/spawnlet-bench-systemd:latest"
         tar = os.path.join(work, "rootfs.tar")
         sh("tar", "-C", rootfs, "-cf", tar, ".", timeout=600)
-        sh("podman", "import", "--change", "CMD=/sbin/init", tar, self.image, timeout=600)
+        sh("podman", "import", "--change", 'CMD ["/sbin/init"]', tar, self.image, timeout=600)
 
     def boot(self):
         notify = NotifySocket(os.path.join(self.work, "podman-notify", uuid.uuid4().hex[:8]))
         env = dict(os.environ, NOTIFY_SOCKET=notify.path)
         t0 = time.monotonic()
+        # Without CAP_SYS_RESOURCE (this host) podman's default rlimits fail in setrlimit; ask
+        # for the host's own limits.
         cid = sh("podman", "run", "-d", "--systemd=always", "--sdnotify=container",
-                 "--network=none", self.image, env=env).strip()
+                 "--ulimit", "host", "--network=none", self.image, env=env).strip()
         t1 = notify.wait_ready()
         return t1 - t0, (cid, notify)
 
