@@ -132,6 +132,41 @@ class SystemContainerIT {
   }
 
   @Test
+  void aBootThatNeverGetsReadyFailsStartWithTheBootLog() throws Exception {
+    String suffix = UUID.randomUUID().toString().substring(0, 8);
+    Path podConfig = podConfig("hang-" + suffix, true, "3s");
+    String pod = crictl.runTrimmed("runp", podConfig.toString());
+    try {
+      ObjectNode config = JSON.createObjectNode();
+      config.putObject("metadata").put("name", "os").put("attempt", 0);
+      config.putObject("image").put("image", IMAGE);
+      config.put("log_path", "os/0.log");
+      config
+          .putArray("command")
+          .add("/bin/sh")
+          .add("-c")
+          .add("echo almost-booted-" + suffix + "; exec sleep 3600");
+      Path containerConfig = write("container-hang-" + suffix + ".json", config);
+      String os =
+          crictl.runTrimmed("create", pod, containerConfig.toString(), podConfig.toString());
+      Crictl.Result start = crictl.tryRun("start", os);
+      assertThat(start.succeeded()).isFalse();
+      assertThat(start.grpcCode()).isEqualTo("DeadlineExceeded");
+      assertThat(start.stderr())
+          .contains("did not report READY=1 within 3s")
+          .contains("almost-booted-" + suffix);
+      await("the hung container killed")
+          .atMost(SLOW)
+          .untilAsserted(
+              () ->
+                  assertThat(crictl.json("inspect", os).at("/status/state").asText())
+                      .isEqualTo("CONTAINER_EXITED"));
+    } finally {
+      crictl.tryRun("rmp", "-f", pod);
+    }
+  }
+
+  @Test
   void tenPodsShareOneCopyOfTheImage() throws Exception {
     Path layers = DAEMON.root();
     long before = diskUsage(layers);
@@ -207,6 +242,11 @@ class SystemContainerIT {
   }
 
   private static Path podConfig(String name, boolean annotated) throws IOException {
+    return podConfig(name, annotated, "");
+  }
+
+  private static Path podConfig(String name, boolean annotated, String bootTimeout)
+      throws IOException {
     ObjectNode config = JSON.createObjectNode();
     String uid = UUID.randomUUID().toString();
     config
@@ -220,6 +260,9 @@ class SystemContainerIT {
     ObjectNode annotations = config.putObject("annotations");
     if (annotated) {
       annotations.put("spawnlet.io/system", "true");
+    }
+    if (!bootTimeout.isEmpty()) {
+      annotations.put("spawnlet.io/boot-timeout", bootTimeout);
     }
     return write("pod-" + name + ".json", config);
   }

@@ -66,19 +66,17 @@ public final class BootReadiness {
     return socket.path().getParent();
   }
 
-  boolean isOpen(String id) {
-    return sockets.containsKey(id);
-  }
-
   /**
    * Starts a system container and returns once its systemd said READY=1 (see the class comment).
    *
    * @param log the container's CRI log (the boot log), for the error of a boot that hangs
    */
   void start(String id, OciRuntime runtime, Duration timeout, Path log, BooleanSupplier exited) {
+    // After a daemon restart the socket is re-bound at the same path: the container sees the
+    // directory, not the file, so the new socket is the one its systemd will find.
+    NotifySocket socket = sockets.computeIfAbsent(id, k -> NotifySocket.bind(socketPath(k)));
     runtime.start(id);
     long deadline = System.nanoTime() + timeout.toNanos();
-    NotifySocket socket = sockets.get(id);
     while (!ready(id)) {
       if (exited.getAsBoolean()) {
         throw new CriException(

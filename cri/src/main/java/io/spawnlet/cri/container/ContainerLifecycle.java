@@ -5,6 +5,7 @@ import io.spawnlet.cri.Validation;
 import io.spawnlet.cri.events.ContainerEvents;
 import io.spawnlet.cri.oci.OciRuntime;
 import io.spawnlet.cri.oci.RuntimeHandlers;
+import io.spawnlet.cri.oci.SystemContainerSpec;
 import io.spawnlet.cri.store.ContainerRecord;
 import io.spawnlet.cri.store.SandboxRecord;
 import io.spawnlet.cri.store.StateStore;
@@ -70,7 +71,7 @@ public final class ContainerLifecycle {
     }
     OciRuntime runtime = handlers.runtime(c.runtimeHandler());
     try {
-      if (bundles.boot().isOpen(c.id())) {
+      if (SystemContainerSpec.HANDLER.equals(c.runtimeHandler())) {
         Map<String, String> pod =
             state.sandboxes.get(c.sandboxId()).map(SandboxRecord::annotations).orElse(Map.of());
         bundles
