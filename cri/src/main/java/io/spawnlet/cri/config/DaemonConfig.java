@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.spawnlet.cri.oci.SystemContainerSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,6 +38,8 @@ public record DaemonConfig(
     Map<String, Path> runtimes = new LinkedHashMap<>();
     runtimes.put("crun", Path.of("/usr/bin/crun"));
     runtimes.put("runc", Path.of("/usr/bin/runc"));
+    // System containers (systemd as PID 1) run on crun too; what differs is their spec.
+    runtimes.put(SystemContainerSpec.HANDLER, Path.of("/usr/bin/crun"));
     return new DaemonConfig(
         Path.of("/run/spawnlet/cri.sock"),
         Path.of("/var/lib/spawnlet"),

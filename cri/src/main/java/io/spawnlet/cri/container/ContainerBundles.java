@@ -1,8 +1,10 @@
 package io.spawnlet.cri.container;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.spawnlet.cri.CriException;
 import io.spawnlet.cri.Rollback;
+import io.spawnlet.cri.host.CgroupLayout;
 import io.spawnlet.cri.oci.CreateRequest;
 import io.spawnlet.cri.oci.ExitMonitor;
 import io.spawnlet.cri.oci.HostLimits;
@@ -11,6 +13,8 @@ import io.spawnlet.cri.oci.OciRuntime;
 import io.spawnlet.cri.oci.OciSpecBuilder;
 import io.spawnlet.cri.oci.RuntimeHandlers;
 import io.spawnlet.cri.oci.SandboxContext;
+import io.spawnlet.cri.oci.SystemContainerSpec;
+import io.spawnlet.cri.sandbox.MachineId;
 import io.spawnlet.cri.sandbox.SandboxFiles;
 import io.spawnlet.cri.storage.ContainerRootfs;
 import io.spawnlet.cri.storage.Digest;
@@ -59,6 +63,8 @@ public final class ContainerBundles {
   private final LayerStore layers;
   private final ContainerRootfs rootfs;
   private final OciSpecBuilder specs = new OciSpecBuilder(HostLimits.ofThisProcess());
+  private final BootReadiness boot;
+  private final SystemContainerSpec systemSpec = new SystemContainerSpec(CgroupLayout.detect());
 
   public ContainerBundles(
       Path root,
@@ -71,6 +77,12 @@ public final class ContainerBundles {
     this.handlers = handlers;
     this.layers = layers;
     this.rootfs = rootfs;
+    this.boot = new BootReadiness(root.resolve("notify"));
+  }
+
+  /** Readiness (sd_notify READY=1) of system containers. */
+  public BootReadiness boot() {
+    return boot;
   }
 
   Path bundle(String id) {
@@ -125,10 +137,25 @@ public final class ContainerBundles {
             merged,
             logPath == null ? bundle : logPath.getParent());
     var c = image.config();
+    boolean systemPod = SystemContainerSpec.HANDLER.equals(sandbox.runtimeHandler());
     ImageDefaults defaults =
         new ImageDefaults(
-            c.entrypoint(), c.cmd(), c.env(), c.workingDir(), c.user(), c.stopSignal());
-    OciSpecBuilder.write(specs.build(id, config, sandboxConfig, defaults, context), bundle);
+            c.entrypoint(),
+            systemPod && c.entrypoint().isEmpty() && c.cmd().isEmpty()
+                ? SystemContainerSpec.DEFAULT_COMMAND
+                : c.cmd(),
+            c.env(),
+            c.workingDir(),
+            c.user(),
+            c.stopSignal());
+    ObjectNode spec = specs.build(id, config, sandboxConfig, defaults, context);
+    if (systemPod) {
+      Path notifyDir = boot.open(id);
+      undo.push("close notify socket", () -> boot.close(id));
+      systemSpec.decorate(spec, notifyDir);
+      MachineId.install(MachineId.ensure(files.machineId()), merged);
+    }
+    OciSpecBuilder.write(spec, bundle);
 
     Path log = logPath != null ? logPath : bundle.resolve("console.log");
     try {
@@ -154,13 +181,12 @@ public final class ContainerBundles {
    * activated pod waking), passing {@code extraFds} as its fds 3, 4, …; returns its pid.
    */
   public int createRuntime(ContainerRecord c, SandboxRecord sandbox, List<Integer> extraFds) {
-    Path log = c.logPath().isEmpty() ? bundle(c.id()).resolve("console.log") : Path.of(c.logPath());
     return runtimeCreate(
         c.id(),
         sandbox,
         io.spawnlet.cri.sandbox.PodSandboxQueries.config(sandbox),
         ContainerCreator.fromJson(c.configJson()),
-        log,
+        logFile(c),
         extraFds);
   }
 
@@ -172,13 +198,15 @@ public final class ContainerBundles {
       Path log,
       List<Integer> extraFds) {
     OciRuntime runtime = handlers.runtime(sandbox.runtimeHandler());
+    // system pods always get a console: their boot log is the CRI log
+    boolean systemPod = SystemContainerSpec.HANDLER.equals(sandbox.runtimeHandler());
     var request =
         new CreateRequest(
             id,
             sandboxConfig.getMetadata().getName() + "_" + config.getMetadata().getName(),
             bundle(id),
             log,
-            config.getTty(),
+            config.getTty() || systemPod,
             config.getStdin(),
             config.getStdinOnce(),
             sandbox.cgroupParent(),
@@ -207,16 +235,27 @@ public final class ContainerBundles {
         .filter(Files::exists);
   }
 
-  /** CRI stop_signal if set, else the image's (systemd images say SIGRTMIN+3), else SIGTERM. */
-  int stopSignal(ContainerConfig config, Image image) {
+  /**
+   * CRI stop_signal if set, else the image's (systemd images say SIGRTMIN+3), else SIGRTMIN+3 in
+   * system pods (systemd's clean poweroff) and SIGTERM elsewhere.
+   */
+  int stopSignal(ContainerConfig config, Image image, String runtimeHandler) {
     if (config.getStopSignal() != Signal.RUNTIME_DEFAULT
         && config.getStopSignal() != Signal.UNRECOGNIZED) {
       return StopSignals.parse("config.stop_signal", config.getStopSignal().name());
     }
     String fromImage = image.config().stopSignal();
+    if (fromImage.isEmpty() && SystemContainerSpec.HANDLER.equals(runtimeHandler)) {
+      return StopSignals.parse("system pod stop signal", SystemContainerSpec.STOP_SIGNAL);
+    }
     return fromImage.isEmpty()
         ? ContainerLifecycle.SIGTERM
         : StopSignals.parse("image config StopSignal", fromImage);
+  }
+
+  /** The file conmon writes the container's output to (its CRI log, else the bundle's). */
+  Path logFile(ContainerRecord c) {
+    return c.logPath().isEmpty() ? bundle(c.id()).resolve("console.log") : Path.of(c.logPath());
   }
 
   /** Deletes the runtime container, the rootfs and the bundle; every part tolerates "gone". */
@@ -224,6 +263,7 @@ public final class ContainerBundles {
     String cgroupParent =
         state.sandboxes.get(c.sandboxId()).map(SandboxRecord::cgroupParent).orElse("");
     handlers.runtime(c.runtimeHandler()).delete(c.id(), true, cgroupParent);
+    boot.close(c.id());
     rootfs.remove(c.id());
     try {
       Directories.deleteTree(bundle(c.id()));
@@ -282,6 +322,10 @@ public final class ContainerBundles {
     m.put("bundle", bundle(c.id()).toString());
     m.put("rootfs", rootfs.containerDir(c.id()).resolve("merged").toString());
     m.put("cgroupsPath", cgroupPath(c));
+    if (SystemContainerSpec.HANDLER.equals(c.runtimeHandler())) {
+      m.put("ready", boot.ready(c.id()));
+      boot.status(c.id()).ifPresent(s -> m.put("systemdStatus", s));
+    }
     try {
       m.put("runtimeSpec", JSON.readTree(bundle(c.id()).resolve("config.json").toFile()));
     } catch (IOException e) {

@@ -114,7 +114,7 @@ public final class ContainerCreator {
               0,
               0,
               pid,
-              bundles.stopSignal(config, image),
+              bundles.stopSignal(config, image, sandbox.runtimeHandler()),
               "",
               "");
       state.containers.put(rec);

@@ -5,9 +5,12 @@ import io.spawnlet.cri.Validation;
 import io.spawnlet.cri.events.ContainerEvents;
 import io.spawnlet.cri.oci.OciRuntime;
 import io.spawnlet.cri.oci.RuntimeHandlers;
+import io.spawnlet.cri.oci.SystemContainerSpec;
 import io.spawnlet.cri.store.ContainerRecord;
+import io.spawnlet.cri.store.SandboxRecord;
 import io.spawnlet.cri.store.StateStore;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -88,7 +91,20 @@ public final class ContainerLifecycle {
     // for a program that exits at once.
     long now = System.currentTimeMillis() * 1_000_000L;
     try {
-      runtime.start(c.id());
+      if (SystemContainerSpec.HANDLER.equals(c.runtimeHandler())) {
+        Map<String, String> pod =
+            state.sandboxes.get(c.sandboxId()).map(SandboxRecord::annotations).orElse(Map.of());
+        bundles
+            .boot()
+            .start(
+                c.id(),
+                runtime,
+                BootReadiness.timeout(pod),
+                bundles.logFile(c),
+                () -> bundles.exitCodeIfExited(c.id()).isPresent());
+      } else {
+        runtime.start(c.id());
+      }
     } catch (RuntimeException e) {
       state.containers.update(
           c.id(),

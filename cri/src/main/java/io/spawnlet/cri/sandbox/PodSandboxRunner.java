@@ -12,6 +12,7 @@ import io.spawnlet.cri.net.PodNetwork;
 import io.spawnlet.cri.net.PodNetworkStatus;
 import io.spawnlet.cri.net.PodRef;
 import io.spawnlet.cri.oci.RuntimeHandlers;
+import io.spawnlet.cri.oci.SystemContainerSpec;
 import io.spawnlet.cri.store.Ids;
 import io.spawnlet.cri.store.SandboxRecord;
 import io.spawnlet.cri.store.StateStore;
@@ -72,7 +73,12 @@ public final class PodSandboxRunner {
     PodSandboxConfig config = req.getConfig();
     validate(req);
     activation.validate(config);
-    String handler = handlers.resolve("runtime_handler", req.getRuntimeHandler());
+    String handler =
+        handlers.resolve(
+            "runtime_handler",
+            SystemContainerSpec.selects(req.getRuntimeHandler(), config.getAnnotationsMap())
+                ? SystemContainerSpec.HANDLER
+                : req.getRuntimeHandler());
     var md = config.getMetadata();
     String id = Ids.newId();
     String uniqueName =

@@ -45,6 +45,11 @@ public final class SandboxFiles {
     return runDir.resolve("activation.json");
   }
 
+  /** The pod's machine id (system pods), made once by {@link MachineId#ensure}. */
+  public Path machineId() {
+    return stateDir.resolve("machine-id");
+  }
+
   public Path shm() {
     return runDir.resolve("shm");
   }
