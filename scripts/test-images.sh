@@ -10,7 +10,7 @@ SPAWNLET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/common.sh
 source "$SPAWNLET_ROOT/scripts/lib/common.sh"
 
-TEST_IMAGES_VERSION=v1
+TEST_IMAGES_VERSION=v2
 export SPAWNLET_TEST_IMAGES="$SPAWNLET_CACHE/test-images/$TEST_IMAGES_VERSION"
 
 # The images, in build order. Each has a build_image_<name> function below that fills an OCI

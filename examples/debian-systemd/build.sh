@@ -49,7 +49,8 @@ mmdebstrap --variant=minbase --mode=root --format=directory \
   --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*_key* "$1/etc/hostname"; : > "$1/etc/machine-id"' \
   --customize-hook='mkdir -p "$1/etc/systemd/system/ssh.service.d" && printf "[Service]\nExecStartPre=\nExecStartPre=/bin/sh -c \"test -e /etc/ssh/ssh_host_ed25519_key || ssh-keygen -q -t ed25519 -N \x27\x27 -f /etc/ssh/ssh_host_ed25519_key\"\nExecStartPre=/usr/sbin/sshd -t\n" > "$1/etc/systemd/system/ssh.service.d/host-keys.conf"' \
   --customize-hook='echo "HostKey /etc/ssh/ssh_host_ed25519_key" > "$1/etc/ssh/sshd_config.d/host-key.conf"' \
-  --customize-hook='chroot "$1" systemctl enable ssh.service nginx.service' \
+  --customize-hook="sync-in $here/units /etc/systemd/system" \
+  --customize-hook='chroot "$1" systemctl enable ssh.service nginx.service http.socket hello.socket' \
   --customize-hook='chroot "$1" systemctl mask console-getty.service getty@tty1.service getty-static.service systemd-networkd-wait-online.service apt-daily.timer apt-daily-upgrade.timer e2scrub_reap.service systemd-firstboot.service' \
   --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
   bookworm "$rootfs" "deb $mirror bookworm main" "deb $security bookworm-security main"
@@ -58,7 +59,7 @@ umoci repack --image "$layout:latest" "$work/bundle"
 umoci config --image "$layout:latest" --os linux --architecture amd64 \
   --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   --config.workingdir / --config.cmd /sbin/init --config.stopsignal SIGRTMIN+3 \
-  --config.exposedports 80/tcp --config.exposedports 22/tcp
+  --config.exposedports 80/tcp --config.exposedports 7777/tcp --config.exposedports 22/tcp
 umoci gc --layout "$layout"
 chmod -R a+rX "$layout"
 echo "debian-systemd: $(du -sh "$layout" | cut -f1) in $layout" >&2
