@@ -58,6 +58,13 @@ final class CriCommand implements Callable<Integer> {
   @Option(names = "--log-level", description = "error, warn, info, debug (default info).")
   String logLevel;
 
+  @Option(
+      names = "--registry-auth-file",
+      description =
+          "Docker-style auth.json with registry credentials (default /etc/spawnlet/auth.json;"
+              + " $XDG_RUNTIME_DIR/containers/auth.json is read too).")
+  Path registryAuthFile;
+
   @Override
   public Integer call() throws Exception {
     DaemonConfig file = DaemonConfig.load(config);
@@ -73,7 +80,9 @@ final class CriCommand implements Callable<Integer> {
             runtime,
             null,
             null,
-            logLevel);
+            logLevel,
+            null,
+            registryAuthFile);
     DaemonConfig effective = file.overlay(flags);
     Logging.setLevel(effective.logLevel());
     try (SpawnletDaemon daemon = SpawnletDaemon.start(effective, VersionCommand.version())) {
