@@ -107,6 +107,8 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
             bridge,
             "--cni-subnet",
             subnet,
+            "--registry-auth-file",
+            registryAuthFile().toString(),
             "--log-level",
             "debug");
     try {
@@ -232,6 +234,11 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
   /** Where tests put their pods' log directories (instead of /var/log/pods). */
   public Path podLogs() {
     return base.resolve("pods");
+  }
+
+  /** The daemon's registry auth file (docker auth.json format); absent until a test writes it. */
+  public Path registryAuthFile() {
+    return base.resolve("auth.json");
   }
 
   public Path logFile() {

@@ -15,7 +15,10 @@ import io.spawnlet.cri.storage.OciDocuments.Descriptor;
 import io.spawnlet.cri.storage.OciDocuments.Manifest;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.http.HttpClient;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -285,17 +288,48 @@ public final class ImagePuller {
       Digest diffId) {
     String label = "pull " + ref + ": layer " + (index + 1) + "/" + count + " " + layer.digest();
     LOG.info("{}: downloading {} bytes ({})", label, layer.size(), compression);
-    try (InputStream blob = new ProgressStream(client.blob(layer.digest()), label, layer.size())) {
-      return layers.ensureLayer(
-          blob, compression, Optional.of(layer.digest()), Optional.of(diffId));
-    } catch (CriException e) {
-      if (e.getMessage() != null && e.getMessage().contains("was expected")) {
-        throw new CriException(
-            Kind.DATA_LOSS, label + " from " + client.endpoint() + ": " + e.getMessage(), e);
+    MessageDigest sha = Digest.newSha256();
+    try (InputStream blob =
+        new DigestInputStream(
+            new ProgressStream(client.blob(layer.digest()), label, layer.size()), sha)) {
+      try {
+        return layers.ensureLayer(
+            blob, compression, Optional.of(layer.digest()), Optional.of(diffId));
+      } catch (CriException e) {
+        // A corrupt blob usually breaks the decompressor or the tar reader before the digest can
+        // be compared: read the rest, and if the digest is wrong, say that (it is the cause).
+        Optional<Digest> actual = restDigest(blob, sha);
+        if (actual.isPresent() && !actual.get().equals(layer.digest())) {
+          throw new CriException(
+              Kind.DATA_LOSS,
+              label
+                  + " from "
+                  + client.endpoint()
+                  + ": content has digest "
+                  + actual.get()
+                  + " but "
+                  + layer.digest()
+                  + " was expected; the registry's copy is corrupt (nothing was stored)",
+              e);
+        }
+        if (e.getMessage() != null && e.getMessage().contains("was expected")) {
+          throw new CriException(
+              Kind.DATA_LOSS, label + " from " + client.endpoint() + ": " + e.getMessage(), e);
+        }
+        throw e;
       }
-      throw e;
     } catch (IOException e) {
       throw new CriException(Kind.UNAVAILABLE, label + ": " + e, e);
+    }
+  }
+
+  /** The digest of the whole blob, reading what the unpacker left; empty if the download broke. */
+  private static Optional<Digest> restDigest(InputStream blob, MessageDigest sha) {
+    try {
+      blob.transferTo(OutputStream.nullOutputStream());
+      return Optional.of(Digest.of(sha));
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
     }
   }
 }
