@@ -10,11 +10,11 @@
 # registries over a copy of it, so they can count requests and corrupt blobs).
 #
 # Repositories (each pushed with skopeo from OCI layouts made here):
-#   busybox:latest, busybox:1.28, busybox:1.26.2    the busybox test image (gzip layer)
+#   busybox:latest                                   the busybox test image (gzip layer)
 #   busybox-zstd:latest                              same, zstd-compressed layer
 #   multiarch:latest                                 an OCI index: linux/amd64 + linux/arm64
 #   arm64-only:latest                                an OCI index with only linux/arm64
-#   critest images under the names critest uses with -registry-prefix 127.0.0.1:PORT (see
+#   critest's images under the names critest pulls with -registry-prefix 127.0.0.1:PORT (see
 #   push_critest_images)
 set -euo pipefail
 
@@ -24,7 +24,7 @@ source "$SPAWNLET_ROOT/scripts/lib/common.sh"
 # shellcheck source=test-images.sh
 source "$SPAWNLET_ROOT/scripts/test-images.sh"
 
-TEST_REGISTRY_VERSION=v1
+TEST_REGISTRY_VERSION=v2
 TEST_REGISTRY_USER=spawnlet
 TEST_REGISTRY_PASSWORD=test-pass
 export SPAWNLET_TEST_REGISTRY_STORAGE="$SPAWNLET_CACHE/test-registry/$TEST_REGISTRY_VERSION/storage"
@@ -127,25 +127,24 @@ push() {
 }
 
 # The images critest v1.34 pulls (pkg/validate/consts.go, pkg/framework/util.go), all made from the
-# busybox test image: the image specs check tags, digests, users and groups, not the programs.
+# busybox test image. With -registry-prefix P, critest's PrepareImageName pulls P/<path>:latest
+# for every image: the registry host is replaced and the tag or digest dropped, so each repository
+# is pushed as :latest under the path of the upstream name.
 push_critest_images() {
   local work=$1 busybox="$SPAWNLET_TEST_IMAGES/busybox" name
-  for name in e2e-test-images/busybox:1.29-2 busybox:1.28 busybox:1.26.2 busybox:latest \
-    test-image-latest:latest test-image-tag:test test-image-tag:all test-image-digest:latest \
-    e2e-test-images/nginx:1.14-2 e2e-test-images/httpd:2.4.39-4 e2e-test-images/nonewprivs:1.3 \
-    hostnet-nginx-amd64:latest; do
-    push "$busybox" "$name"
+  for name in e2e-test-images/busybox e2e-test-images/nginx e2e-test-images/httpd \
+    e2e-test-images/nonewprivs k8s-staging-cri-tools/hostnet-nginx-amd64 \
+    k8s-staging-cri-tools/test-image-latest k8s-staging-cri-tools/test-image-tag \
+    k8s-staging-cri-tools/test-image-digest; do
+    push "$busybox" "$name:latest"
   done
-  build_config_variant "$work/uid" '.config.User = "1002"'
-  push "$work/uid" test-image-user-uid:latest
-  build_config_variant "$work/uid-group" '.config.User = "1003:users"'
-  push "$work/uid-group" test-image-user-uid-group:latest
-  build_config_variant "$work/username" '.config.User = "www-data"'
-  push "$work/username" test-image-user-username:latest
-  build_config_variant "$work/username-group" '.config.User = "www-data:100"'
-  push "$work/username-group" test-image-user-username-group:latest
-  build_config_variant "$work/predefined-group" '.config.User = "1000"'
-  push "$work/predefined-group" test-image-predefined-group:latest
+  local variant user
+  for variant in user-uid:1002 user-uid-group:1003:users user-username:www-data \
+    user-username-group:www-data:100 predefined-group:1000; do
+    user=${variant#*:}
+    build_config_variant "$work/${variant%%:*}" ".config.User = \"$user\""
+    push "$work/${variant%%:*}" "k8s-staging-cri-tools/test-image-${variant%%:*}:latest"
+  done
 }
 
 populate_storage() (
