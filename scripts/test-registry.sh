@@ -24,7 +24,7 @@ source "$SPAWNLET_ROOT/scripts/lib/common.sh"
 # shellcheck source=test-images.sh
 source "$SPAWNLET_ROOT/scripts/test-images.sh"
 
-TEST_REGISTRY_VERSION=v2
+TEST_REGISTRY_VERSION=v3
 TEST_REGISTRY_USER=spawnlet
 TEST_REGISTRY_PASSWORD=test-pass
 export SPAWNLET_TEST_REGISTRY_STORAGE="$SPAWNLET_CACHE/test-registry/$TEST_REGISTRY_VERSION/storage"
@@ -126,17 +126,22 @@ push() {
   skopeo copy -q --dest-tls-verify=false "$@" "oci:$src:latest" "docker://$REGISTRY_ADDR/$dest" >/dev/null
 }
 
-# The images critest v1.34 pulls (pkg/validate/consts.go, pkg/framework/util.go), all made from the
-# busybox test image. With -registry-prefix P, critest's PrepareImageName pulls P/<path>:latest
-# for every image: the registry host is replaced and the tag or digest dropped, so each repository
-# is pushed as :latest under the path of the upstream name.
+# The images critest v1.34 uses (pkg/validate/consts.go, pkg/framework/util.go), all made from the
+# busybox test image, under the paths and tags of their upstream names
+# (registry.k8s.io/e2e-test-images/..., gcr.io/k8s-staging-cri-tools/...): CritestIT points those
+# two hosts at this registry with the daemon's `registries: {HOST: {server: ...}}`. Each is also
+# pushed as :latest, which is what critest pulls with -registry-prefix (it drops tags there).
+# Not reproducible: test-image-digest@sha256:9700... (an upstream manifest digest).
 push_critest_images() {
   local work=$1 busybox="$SPAWNLET_TEST_IMAGES/busybox" name
-  for name in e2e-test-images/busybox e2e-test-images/nginx e2e-test-images/httpd \
-    e2e-test-images/nonewprivs k8s-staging-cri-tools/hostnet-nginx-amd64 \
-    k8s-staging-cri-tools/test-image-latest k8s-staging-cri-tools/test-image-tag \
-    k8s-staging-cri-tools/test-image-digest; do
-    push "$busybox" "$name:latest"
+  for name in e2e-test-images/busybox:1.29-2 e2e-test-images/nginx:1.14-2 \
+    e2e-test-images/httpd:2.4.39-4 e2e-test-images/nonewprivs:1.3 \
+    k8s-staging-cri-tools/hostnet-nginx-amd64:latest k8s-staging-cri-tools/test-image-latest:latest \
+    k8s-staging-cri-tools/test-image-tag:test k8s-staging-cri-tools/test-image-tag:all \
+    k8s-staging-cri-tools/test-image-digest:latest k8s-staging-cri-tools/test-image-tags:1 \
+    k8s-staging-cri-tools/test-image-tags:2 k8s-staging-cri-tools/test-image-tags:3; do
+    push "$busybox" "$name"
+    push "$busybox" "${name%%:*}:latest"
   done
   local variant user
   for variant in user-uid:1002 user-uid-group:1003:users user-username:www-data \
@@ -144,6 +149,11 @@ push_critest_images() {
     user=${variant#*:}
     build_config_variant "$work/${variant%%:*}" ".config.User = \"$user\""
     push "$work/${variant%%:*}" "k8s-staging-cri-tools/test-image-${variant%%:*}:latest"
+  done
+  local n
+  for n in 1 2 3; do # three different images: a label makes the configs differ
+    build_config_variant "$work/image-$n" ".config.Labels = {\"spawnlet.test\": \"$n\"}"
+    push "$work/image-$n" "k8s-staging-cri-tools/test-image-$n:latest"
   done
 }
 

@@ -95,6 +95,8 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
     List<String> command =
         javaCommand(
             "cri",
+            "--config",
+            configFile().toString(),
             "--socket",
             socket().toString(),
             "--root",
@@ -234,6 +236,11 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
   /** Where tests put their pods' log directories (instead of /var/log/pods). */
   public Path podLogs() {
     return base.resolve("pods");
+  }
+
+  /** The daemon's config file (YAML); absent means defaults. Write it, then {@link #restart()}. */
+  public Path configFile() {
+    return base.resolve("config.yaml");
   }
 
   /** The daemon's registry auth file (docker auth.json format); absent until a test writes it. */

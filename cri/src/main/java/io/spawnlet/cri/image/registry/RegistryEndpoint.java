@@ -24,6 +24,12 @@ public record RegistryEndpoint(String host, URI base, boolean mirror) {
     for (String mirror : hostConfig.mirrors()) {
       result.add(endpoint(mirror, config, true));
     }
+    if (hostConfig.server() != null && !hostConfig.server().isEmpty()) {
+      RegistryEndpoint replaced = endpoint(hostConfig.server(), config, false);
+      // credentials are still looked up under the name the user wrote
+      result.add(new RegistryEndpoint(registry, replaced.base(), false));
+      return result;
+    }
     String server = registry.equals("docker.io") ? "registry-1.docker.io" : registry;
     result.add(
         new RegistryEndpoint(

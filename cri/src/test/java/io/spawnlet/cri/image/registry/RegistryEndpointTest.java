@@ -13,9 +13,9 @@ class RegistryEndpointTest {
     Map<String, RegistryHostConfig> config =
         Map.of(
             "docker.io",
-            new RegistryHostConfig(List.of("mirror.example", "http://10.0.0.5:5000/"), null),
+            new RegistryHostConfig(List.of("mirror.example", "http://10.0.0.5:5000/"), null, null),
             "mirror.example",
-            new RegistryHostConfig(null, true));
+            new RegistryHostConfig(null, true, null));
     List<RegistryEndpoint> endpoints = RegistryEndpoint.of("docker.io", config);
     assertThat(endpoints)
         .extracting(e -> e.base().toString())
@@ -23,6 +23,17 @@ class RegistryEndpointTest {
             "http://mirror.example", "http://10.0.0.5:5000", "https://registry-1.docker.io");
     assertThat(endpoints).extracting(RegistryEndpoint::mirror).containsExactly(true, true, false);
     assertThat(endpoints.get(2).host()).isEqualTo("docker.io");
+  }
+
+  @Test
+  void serverReplacesTheHost() {
+    List<RegistryEndpoint> endpoints =
+        RegistryEndpoint.of(
+            "registry.k8s.io",
+            Map.of("registry.k8s.io", new RegistryHostConfig(null, null, "http://127.0.0.1:5000")));
+    assertThat(endpoints).hasSize(1);
+    assertThat(endpoints.get(0).base().toString()).isEqualTo("http://127.0.0.1:5000");
+    assertThat(endpoints.get(0).host()).isEqualTo("registry.k8s.io");
   }
 
   @Test
@@ -35,7 +46,8 @@ class RegistryEndpointTest {
         .isEqualTo("https");
     assertThat(
             RegistryEndpoint.of(
-                    "reg.lan:5000", Map.of("reg.lan:5000", new RegistryHostConfig(null, true)))
+                    "reg.lan:5000",
+                    Map.of("reg.lan:5000", new RegistryHostConfig(null, true, null)))
                 .get(0)
                 .base()
                 .getScheme())
