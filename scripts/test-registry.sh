@@ -181,6 +181,7 @@ populate_storage() (
   push_critest_images "$work"
   kill "$pid" && wait "$pid" 2>/dev/null || true
   mkdir -p "$(dirname "$final")" && rm -rf "$final" && mv "$work/storage" "$final"
+  rm -rf "$work" # explicitly: the EXIT trap may be replaced by stage's own
   log "test registry storage: $(du -sh "$final" | cut -f1) in $final"
 )
 
