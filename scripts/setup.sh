@@ -15,12 +15,13 @@ CRI_TOOLS_VERSION=v1.34.0
 GO_TOOLS_DIR="$SPAWNLET_CACHE/go-tools"
 CRI_TOOLS_DIR="$GO_TOOLS_DIR/cri-tools-$CRI_TOOLS_VERSION"
 
-# What spawnlet and its tests use on the host. docker-registry, mmdebstrap, systemd-container and
+# What spawnlet and its tests use on the host. docker-registry (+ apache2-utils: htpasswd -B for
+# its bcrypt-only htpasswd auth), mmdebstrap, systemd-container and
 # containerd are for the registry tests, the Debian system image and the side-by-side benchmarks.
 DEBIAN_PACKAGES=(
   crun runc conmon containernetworking-plugins skopeo umoci busybox-static jq iproute2 iptables
   curl socat openssl unzip maven
-  docker-registry mmdebstrap systemd-container containerd
+  docker-registry apache2-utils mmdebstrap systemd-container containerd
 )
 
 install_packages() {

@@ -11,6 +11,8 @@ SPAWNLET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$SPAWNLET_ROOT/scripts/setup.sh"
 # shellcheck source=test-images.sh
 source "$SPAWNLET_ROOT/scripts/test-images.sh"
+# shellcheck source=test-registry.sh
+source "$SPAWNLET_ROOT/scripts/test-registry.sh"
 
 MAVEN_RC=0
 maven_verify() {
@@ -19,7 +21,8 @@ maven_verify() {
   (cd "$SPAWNLET_ROOT" && mvn -B --fail-at-end clean verify \
     -Dspawnlet.crictl="$SPAWNLET_CRICTL" \
     -Dspawnlet.critest="$SPAWNLET_CRITEST" \
-    -Dspawnlet.testImages="$SPAWNLET_TEST_IMAGES") || {
+    -Dspawnlet.testImages="$SPAWNLET_TEST_IMAGES" \
+    -Dspawnlet.testRegistryStorage="$SPAWNLET_TEST_REGISTRY_STORAGE") || {
     MAVEN_RC=$?
     STAGE_FAILED=1
   }
@@ -54,6 +57,7 @@ test_main() {
   start=$(now_us)
   setup_main
   test_images_main
+  test_registry_populate
   stage "mvn verify (unit, integration, e2e)" maven_verify
   local passed failed skipped
   read -r passed failed skipped < <(count_tests)

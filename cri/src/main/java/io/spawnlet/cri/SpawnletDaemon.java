@@ -18,6 +18,8 @@ import io.spawnlet.cri.host.NamespacePinner;
 import io.spawnlet.cri.host.PodCgroups;
 import io.spawnlet.cri.image.ImageResolver;
 import io.spawnlet.cri.image.Images;
+import io.spawnlet.cri.image.registry.AuthFile;
+import io.spawnlet.cri.image.registry.ImagePuller;
 import io.spawnlet.cri.info.RuntimeInfo;
 import io.spawnlet.cri.net.NetworkSettings;
 import io.spawnlet.cri.net.PodNetwork;
@@ -110,7 +112,9 @@ public final class SpawnletDaemon implements AutoCloseable {
     PodSandboxQueries sandboxQueries = new PodSandboxQueries(state, containerQueries);
     ContainerCreator creator =
         new ContainerCreator(state, new ImageResolver(imageStore), bundles, sandboxLayout, events);
-    Images images = new Images(imageStore, rootfs, state, cfg.root().resolve("storage"));
+    ImagePuller puller =
+        new ImagePuller(imageStore, cfg.registries(), AuthFile.standard(cfg.registryAuthFile()));
+    Images images = new Images(imageStore, puller, rootfs, state, cfg.root().resolve("storage"));
     SocketActivation activation =
         wireActivation(
             state,

@@ -49,6 +49,13 @@ final class DaemonOptions {
   @Option(names = "--log-level", description = "error, warn, info, debug (default info).")
   String logLevel;
 
+  @Option(
+      names = "--registry-auth-file",
+      description =
+          "Docker-style auth.json with registry credentials (default /etc/spawnlet/auth.json;"
+              + " $XDG_RUNTIME_DIR/containers/auth.json is read too).")
+  Path registryAuthFile;
+
   /** The config file under these flags (flags win). */
   DaemonConfig effective() throws IOException {
     DaemonConfig file = DaemonConfig.load(config);
@@ -64,7 +71,9 @@ final class DaemonOptions {
             runtime,
             null,
             null,
-            logLevel);
+            logLevel,
+            null,
+            registryAuthFile);
     return file.overlay(flags);
   }
 }

@@ -10,8 +10,10 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import runtime.v1.AuthConfig;
 import runtime.v1.ImageSpec;
 import runtime.v1.ListImagesRequest;
+import runtime.v1.PullImageRequest;
 import runtime.v1.RemoveImageRequest;
 
 /** {@code spawnlet image}: import, list and remove images of the node's store. */
@@ -19,14 +21,20 @@ import runtime.v1.RemoveImageRequest;
     name = "image",
     mixinStandardHelpOptions = true,
     description = "Manage images in spawnlet's store.",
-    subcommands = {ImageCommand.Import.class, ImageCommand.Ls.class, ImageCommand.Rm.class})
+    subcommands = {
+      ImageCommand.Pull.class,
+      ImageCommand.Import.class,
+      ImageCommand.Ls.class,
+      ImageCommand.Rm.class
+    })
 final class ImageCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
   public void run() {
     throw new CommandLine.ParameterException(
-        spec.commandLine(), "Missing subcommand: import, ls or rm (try 'spawnlet image --help')");
+        spec.commandLine(),
+        "Missing subcommand: pull, import, ls or rm (try 'spawnlet image --help')");
   }
 
   /** Works on the store directly (file-locked), so the daemon need not run. */
@@ -62,6 +70,47 @@ final class ImageCommand implements Runnable {
       ImageStore store = new ImageStore(storage, new LayerStore(storage));
       Image image = new ImageImporter(store, storage.resolve("tmp")).importImage(source, name);
       System.out.println(image.digestId());
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "pull",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Pull an image from its registry (asks the daemon, which logs per-layer progress).",
+        "Credentials: --creds, else the daemon's registry auth file."
+      })
+  static final class Pull implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "REF", description = "e.g. busybox, host:5000/x:tag")
+    String ref;
+
+    @Option(names = "--creds", paramLabel = "USER:PASSWORD", description = "Registry credentials.")
+    String creds;
+
+    @Option(names = "--socket", defaultValue = "/run/spawnlet/cri.sock")
+    Path socket;
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      PullImageRequest.Builder request =
+          PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(ref));
+      if (creds != null) {
+        int colon = creds.indexOf(':');
+        if (colon < 0) {
+          throw new CommandLine.ParameterException(
+              spec.commandLine(), "--creds: expected USER:PASSWORD");
+        }
+        request.setAuth(
+            AuthConfig.newBuilder()
+                .setUsername(creds.substring(0, colon))
+                .setPassword(creds.substring(colon + 1)));
+      }
+      try (CriClient cri = new CriClient(socket, spec.commandLine())) {
+        System.out.println(cri.images().pullImage(request.build()).getImageRef());
+      }
       return 0;
     }
   }

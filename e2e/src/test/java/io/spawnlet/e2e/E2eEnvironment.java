@@ -12,12 +12,18 @@ import java.util.Optional;
  *   <li>{@code SPAWNLET_CRICTL} / {@code spawnlet.crictl}: the crictl binary;
  *   <li>{@code SPAWNLET_TEST_IMAGES} / {@code spawnlet.testImages}: the directory of OCI layouts
  *       built by scripts/test-images.sh ({@code busybox/}, ...);
+ *   <li>{@code SPAWNLET_TEST_REGISTRY_STORAGE} / {@code spawnlet.testRegistryStorage}: the
+ *       docker-registry storage populated by scripts/test-registry.sh;
  *   <li>{@code SPAWNLET_JAR} / {@code spawnlet.jar}: the launcher jar, by default {@code
  *       dist/target/spawnlet.jar} beside this module.
  * </ul>
  */
 record E2eEnvironment(
-    Optional<Path> crictl, Optional<Path> testImages, Path spawnletJar, Path java) {
+    Optional<Path> crictl,
+    Optional<Path> testImages,
+    Optional<Path> testRegistryStorage,
+    Path spawnletJar,
+    Path java) {
 
   static E2eEnvironment fromSystem() {
     Path jar =
@@ -28,6 +34,7 @@ record E2eEnvironment(
     return new E2eEnvironment(
         setting("spawnlet.crictl", "SPAWNLET_CRICTL"),
         setting("spawnlet.testImages", "SPAWNLET_TEST_IMAGES"),
+        setting("spawnlet.testRegistryStorage", "SPAWNLET_TEST_REGISTRY_STORAGE"),
         jar,
         Path.of(System.getProperty("java.home"), "bin", "java"));
   }

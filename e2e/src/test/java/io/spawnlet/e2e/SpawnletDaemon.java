@@ -260,6 +260,16 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
     return base.resolve("manifests");
   }
 
+  /** The daemon's config file (YAML); absent means defaults. Write it, then {@link #restart()}. */
+  public Path configFile() {
+    return base.resolve("config.yaml");
+  }
+
+  /** The daemon's registry auth file (docker auth.json format); absent until a test writes it. */
+  public Path registryAuthFile() {
+    return base.resolve("auth.json");
+  }
+
   public Path logFile() {
     return base.resolve("daemon.log");
   }
@@ -343,6 +353,10 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
 
   private List<String> daemonFlags() {
     return List.of(
+        "--config",
+        configFile().toString(),
+        "--registry-auth-file",
+        registryAuthFile().toString(),
         "--socket",
         socket().toString(),
         "--root",

@@ -30,7 +30,9 @@ public record DaemonConfig(
     @JsonProperty("defaultRuntime") String defaultRuntime,
     @JsonProperty("runtimes") Map<String, Path> runtimes,
     @JsonProperty("conmon") Path conmon,
-    @JsonProperty("logLevel") String logLevel) {
+    @JsonProperty("logLevel") String logLevel,
+    @JsonProperty("registries") Map<String, RegistryHostConfig> registries,
+    @JsonProperty("registryAuthFile") Path registryAuthFile) {
 
   public static final Path DEFAULT_CONFIG = Path.of("/etc/spawnlet/config.yaml");
 
@@ -51,7 +53,9 @@ public record DaemonConfig(
         "crun",
         runtimes,
         Path.of("/usr/bin/conmon"),
-        "info");
+        "info",
+        Map.of(),
+        Path.of("/etc/spawnlet/auth.json"));
   }
 
   /** Reads {@code file} over the defaults: keys absent from the file keep their default. */
@@ -91,11 +95,19 @@ public record DaemonConfig(
         o.defaultRuntime != null ? o.defaultRuntime : defaultRuntime,
         o.runtimes != null ? mergedRuntimes(o.runtimes) : runtimes,
         o.conmon != null ? o.conmon : conmon,
-        o.logLevel != null ? o.logLevel : logLevel);
+        o.logLevel != null ? o.logLevel : logLevel,
+        o.registries != null ? mergedRegistries(o.registries) : registries,
+        o.registryAuthFile != null ? o.registryAuthFile : registryAuthFile);
   }
 
   private Map<String, Path> mergedRuntimes(Map<String, Path> more) {
     Map<String, Path> m = new LinkedHashMap<>(runtimes);
+    m.putAll(more);
+    return m;
+  }
+
+  private Map<String, RegistryHostConfig> mergedRegistries(Map<String, RegistryHostConfig> more) {
+    Map<String, RegistryHostConfig> m = new LinkedHashMap<>(registries);
     m.putAll(more);
     return m;
   }

@@ -124,7 +124,13 @@ public final class ContainerLifecycle {
   }
 
   public StopContainerResponse stop(StopContainerRequest req) {
-    ContainerRecord c = state.container("container_id", req.getContainerId());
+    // CRI: idempotent; an unknown (already removed) container is not an error, as in containerd
+    Optional<ContainerRecord> found = findQuietly(req.getContainerId());
+    if (found.isEmpty()) {
+      Validation.id("container_id", req.getContainerId());
+      return StopContainerResponse.getDefaultInstance();
+    }
+    ContainerRecord c = found.get();
     stop(c, Duration.ofSeconds(Math.max(0, req.getTimeout())));
     return StopContainerResponse.getDefaultInstance();
   }

@@ -37,6 +37,9 @@ final class GrpcErrors {
       case NOT_FOUND -> Status.NOT_FOUND;
       case ALREADY_EXISTS -> Status.ALREADY_EXISTS;
       case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
+      case UNAUTHENTICATED -> Status.UNAUTHENTICATED;
+      case PERMISSION_DENIED -> Status.PERMISSION_DENIED;
+      case DATA_LOSS -> Status.DATA_LOSS;
       case DEADLINE_EXCEEDED -> Status.DEADLINE_EXCEEDED;
       case UNAVAILABLE -> Status.UNAVAILABLE;
       case UNIMPLEMENTED -> Status.UNIMPLEMENTED;

@@ -2,6 +2,8 @@ package io.spawnlet.cri.image;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.spawnlet.cri.CriException;
+import io.spawnlet.cri.image.registry.Credentials;
+import io.spawnlet.cri.image.registry.ImagePuller;
 import io.spawnlet.cri.storage.ContainerRootfs;
 import io.spawnlet.cri.storage.FsUsage;
 import io.spawnlet.cri.storage.Image;
@@ -12,6 +14,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import runtime.v1.FilesystemIdentifier;
 import runtime.v1.FilesystemUsage;
 import runtime.v1.ImageFsInfoResponse;
@@ -28,18 +31,25 @@ import runtime.v1.RemoveImageResponse;
 import runtime.v1.UInt64Value;
 
 /**
- * ImageService over the local image store: ListImages, ImageStatus, RemoveImage, ImageFsInfo, and
- * PullImage for images that are already here (registry pulls are not implemented yet).
+ * ImageService: PullImage from registries ({@link ImagePuller}), and ListImages, ImageStatus,
+ * RemoveImage, ImageFsInfo over the local image store.
  */
 public final class Images {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final ImageStore store;
+  private final ImagePuller puller;
   private final ContainerRootfs rootfs;
   private final StateStore state;
   private final Path imageRoot;
 
-  public Images(ImageStore store, ContainerRootfs rootfs, StateStore state, Path imageRoot) {
+  public Images(
+      ImageStore store,
+      ImagePuller puller,
+      ContainerRootfs rootfs,
+      StateStore state,
+      Path imageRoot) {
     this.store = store;
+    this.puller = puller;
     this.rootfs = rootfs;
     this.state = state;
     this.imageRoot = imageRoot;
@@ -71,24 +81,20 @@ public final class Images {
     return b.build();
   }
 
+  /**
+   * Pulls from the registry every time, as containerd and CRI-O do: a tag may have moved, and the
+   * kubelet asks ImageStatus first when its pull policy allows a present image. Layers already
+   * stored are not downloaded again.
+   */
   public PullImageResponse pull(PullImageRequest req) {
     String ref = req.getImage().getImage();
     if (ref.isEmpty()) {
       throw CriException.invalid("image.image", "is required");
     }
-    return store
-        .find(ref)
-        .map(i -> PullImageResponse.newBuilder().setImageRef(i.digestId()).build())
-        .orElseThrow(
-            () ->
-                new CriException(
-                    CriException.Kind.UNIMPLEMENTED,
-                    "image \""
-                        + ref
-                        + "\" is not present and pulling from registries is not implemented"
-                        + " yet: import it with 'spawnlet image import SRC --name "
-                        + ref
-                        + "'"));
+    Optional<Credentials> credentials =
+        req.hasAuth() ? Optional.of(Credentials.of(req.getAuth())) : Optional.empty();
+    Image image = puller.pull(ref, credentials);
+    return PullImageResponse.newBuilder().setImageRef(image.digestId()).build();
   }
 
   public RemoveImageResponse remove(RemoveImageRequest req) {

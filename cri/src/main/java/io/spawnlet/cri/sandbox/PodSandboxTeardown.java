@@ -59,7 +59,17 @@ public final class PodSandboxTeardown {
   }
 
   public StopPodSandboxResponse stop(StopPodSandboxRequest req) {
-    stop(state.sandbox("pod_sandbox_id", req.getPodSandboxId()));
+    SandboxRecord s;
+    try {
+      s = state.sandbox("pod_sandbox_id", req.getPodSandboxId());
+    } catch (CriException e) {
+      // CRI: idempotent, no error once everything is reclaimed (the kubelet retries freely)
+      if (e.kind() == CriException.Kind.NOT_FOUND) {
+        return StopPodSandboxResponse.getDefaultInstance();
+      }
+      throw e;
+    }
+    stop(s);
     return StopPodSandboxResponse.getDefaultInstance();
   }
 

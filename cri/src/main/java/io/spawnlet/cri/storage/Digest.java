@@ -38,11 +38,11 @@ public record Digest(String hex) {
     return new Digest(HexFormat.of().formatHex(newSha256().digest(content)));
   }
 
-  static Digest of(MessageDigest finished) {
+  public static Digest of(MessageDigest finished) {
     return new Digest(HexFormat.of().formatHex(finished.digest()));
   }
 
-  static MessageDigest newSha256() {
+  public static MessageDigest newSha256() {
     try {
       return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {

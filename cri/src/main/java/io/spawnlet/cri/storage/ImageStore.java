@@ -152,11 +152,11 @@ public final class ImageStore {
   }
 
   /**
-   * Removes {@code ref}. If it names one of several references of an image (a tag or digest), only
-   * that reference goes; otherwise (the id, or the last reference) the image is deleted, then every
-   * layer no remaining image uses. Refuses with FAILED_PRECONDITION to delete an image while {@code
-   * imageInUse} (given the id) says a container uses it. A missing image is not an error (CRI
-   * RemoveImage is idempotent); returns whether anything was removed.
+   * Removes {@code ref}. If it names a reference (a tag or digest) of an image that keeps another
+   * tag, only that reference goes; otherwise (the id, or the last tag) the image is deleted, then
+   * every layer no remaining image uses. Refuses with FAILED_PRECONDITION to delete an image while
+   * {@code imageInUse} (given the id) says a container uses it. A missing image is not an error
+   * (CRI RemoveImage is idempotent); returns whether anything was removed.
    */
   public boolean remove(String ref, Predicate<String> imageInUse) {
     try (StoreLock lock = StoreLock.acquire(lockFile)) {
@@ -174,7 +174,9 @@ public final class ImageStore {
               .toList();
       boolean namedByReference =
           tags.size() != image.repoTags().size() || digests.size() != image.repoDigests().size();
-      if (namedByReference && tags.size() + digests.size() > 0) {
+      // Only a tag keeps an image: with the last tag gone, its repo digests go with it (as in
+      // containerd), so "rmi name:tag" of a pulled image does not leave a "<none>" image behind.
+      if (namedByReference && !tags.isEmpty()) {
         write(image.withReferences(tags, digests));
         LOG.info("untagged {} from image {}", ref, image.id());
         return true;
