@@ -2,6 +2,7 @@ package io.spawnlet.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.spawnlet.cri.host.MountTable;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -43,14 +44,10 @@ final class HostLeftovers {
   /** Mount points at or below {@code dir} in this process's mount namespace, deepest first. */
   static List<Path> mountsUnder(Path dir) {
     List<Path> mounts = new ArrayList<>();
-    for (String line : readLines(Path.of("/proc/self/mountinfo"))) {
-      // Fields: id parent major:minor root mount-point options ... (proc(5)).
-      String[] fields = line.split(" ");
-      if (fields.length > 4) {
-        Path mountPoint = Path.of(unescapeOctal(fields[4]));
-        if (mountPoint.startsWith(dir)) {
-          mounts.add(mountPoint);
-        }
+    for (MountTable.Mount m : MountTable.readSelf().mounts()) {
+      Path mountPoint = Path.of(m.mountPoint());
+      if (mountPoint.startsWith(dir)) {
+        mounts.add(mountPoint);
       }
     }
     mounts.sort(Comparator.comparingInt(Path::getNameCount).reversed());
@@ -59,17 +56,10 @@ final class HostLeftovers {
 
   /** Network namespace mounts (nsfs) whose mount point mentions one of the given ids. */
   static List<String> netnsMountsNaming(Collection<String> ids) {
-    List<String> found = new ArrayList<>();
-    for (String line : readLines(Path.of("/proc/self/mountinfo"))) {
-      String[] fields = line.split(" ");
-      int separator = List.of(fields).indexOf("-");
-      boolean nsfs =
-          separator > 0 && separator + 1 < fields.length && "nsfs".equals(fields[separator + 1]);
-      if (nsfs && mentionsAny(fields[4], ids)) {
-        found.add(unescapeOctal(fields[4]));
-      }
-    }
-    return found;
+    return MountTable.readSelf().mounts().stream()
+        .filter(m -> m.fsType().equals("nsfs") && mentionsAny(m.mountPoint(), ids))
+        .map(MountTable.Mount::mountPoint)
+        .toList();
   }
 
   /** Entries of the iproute2 netns directories whose name mentions one of the given ids. */
@@ -243,40 +233,5 @@ final class HostLeftovers {
         .map(id -> id.length() > 12 ? id.substring(0, 12) : id)
         .filter(key -> key.length() >= 8)
         .anyMatch(text::contains);
-  }
-
-  /** mountinfo escapes space, tab, newline and backslash as \ooo. */
-  private static String unescapeOctal(String field) {
-    StringBuilder out = new StringBuilder(field.length());
-    for (int i = 0; i < field.length(); i++) {
-      char c = field.charAt(i);
-      if (c == '\\' && isOctal(field, i + 1)) {
-        out.append((char) Integer.parseInt(field.substring(i + 1, i + 4), 8));
-        i += 3;
-      } else {
-        out.append(c);
-      }
-    }
-    return out.toString();
-  }
-
-  private static boolean isOctal(String s, int from) {
-    if (from + 3 > s.length()) {
-      return false;
-    }
-    for (int i = from; i < from + 3; i++) {
-      if (s.charAt(i) < '0' || s.charAt(i) > '7') {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static List<String> readLines(Path file) {
-    try {
-      return Files.readAllLines(file, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new AssertionError("cannot read " + file, e);
-    }
   }
 }

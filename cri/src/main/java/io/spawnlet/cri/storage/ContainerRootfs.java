@@ -1,6 +1,7 @@
 package io.spawnlet.cri.storage;
 
 import io.spawnlet.cri.CriException;
+import io.spawnlet.cri.host.MountTable;
 import io.spawnlet.cri.host.Syscalls;
 import io.spawnlet.cri.store.Directories;
 import java.io.IOException;
@@ -112,23 +113,14 @@ public final class ContainerRootfs {
   public List<String> mounted() {
     List<String> result = new ArrayList<>();
     String prefix = containers + "/";
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-        String[] fields = line.split(" ");
-        if (fields.length < 5) {
-          continue;
-        }
-        String mountPoint = unescape(fields[4]);
-        if (mountPoint.startsWith(prefix) && mountPoint.endsWith("/merged")) {
-          String id =
-              mountPoint.substring(prefix.length(), mountPoint.length() - "/merged".length());
-          if (ID.matcher(id).matches() && !result.contains(id)) {
-            result.add(id);
-          }
+    for (MountTable.Mount m : MountTable.readSelf().mounts()) {
+      String mountPoint = m.mountPoint();
+      if (mountPoint.startsWith(prefix) && mountPoint.endsWith("/merged")) {
+        String id = mountPoint.substring(prefix.length(), mountPoint.length() - "/merged".length());
+        if (ID.matcher(id).matches() && !result.contains(id)) {
+          result.add(id);
         }
       }
-    } catch (IOException e) {
-      throw CriException.internal("reading /proc/self/mountinfo: " + e, e);
     }
     return result;
   }
@@ -186,20 +178,5 @@ public final class ContainerRootfs {
       throw CriException.precondition("layer " + layer.diffId() + " has no diff dir " + target);
     }
     return link;
-  }
-
-  private static String unescape(String mountinfoField) {
-    // mountinfo escapes space, tab, newline and backslash as \ooo
-    StringBuilder sb = new StringBuilder();
-    for (int i = 0; i < mountinfoField.length(); i++) {
-      char c = mountinfoField.charAt(i);
-      if (c == '\\' && i + 3 < mountinfoField.length()) {
-        sb.append((char) Integer.parseInt(mountinfoField.substring(i + 1, i + 4), 8));
-        i += 3;
-      } else {
-        sb.append(c);
-      }
-    }
-    return sb.toString();
   }
 }
