@@ -409,12 +409,27 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
             + logTail(40));
   }
 
+  /** Keeps the daemon's log in target/daemon-logs (the temp tree goes), for reading failures. */
+  private void keepLog() {
+    try {
+      Path kept = Path.of("target", "daemon-logs", base.getFileName() + ".log");
+      Files.createDirectories(kept.getParent());
+      if (Files.exists(logFile())) {
+        Files.copy(logFile(), kept, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        System.err.println("e2e: daemon log kept in " + kept.toAbsolutePath());
+      }
+    } catch (IOException e) {
+      System.err.println("e2e: cannot keep the daemon log: " + e);
+    }
+  }
+
   /**
    * Removes what a failed test may have left: processes, mounts, the bridge, then the temp tree.
    * The tree is deleted only when no mount is left under it, so a stuck bind mount can never lead
    * the deletion into a host directory.
    */
   private void cleanUp() {
+    keepLog();
     List<ProcessHandle> processes = HostLeftovers.processesUsing(base);
     for (ProcessHandle leftover : processes) {
       System.err.println("e2e cleanup: killing " + HostLeftovers.describe(leftover));

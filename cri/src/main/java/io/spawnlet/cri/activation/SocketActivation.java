@@ -459,7 +459,7 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
           int pid = bundles.createRuntime(c, sandbox, pod.passedFds());
           runtime.start(c.id());
           pod.awake.add(c.id());
-          state.containers.update(c.id(), r -> r.started(r.startedAtNanos(), pid));
+          state.containers.update(c.id(), r -> r.withPid(pid));
           log.info("pod {}: container {} woke (pid {})", pod.sandboxId, c.id(), pid);
         } catch (RuntimeException e) {
           failed = true;
@@ -624,8 +624,7 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
   /** A sleeping container has no pid (still RUNNING to the CRI). */
   private void asleep(String containerId) {
     state.containers.update(
-        containerId,
-        r -> r.state() == ContainerRecord.State.RUNNING ? r.started(r.startedAtNanos(), 0) : r);
+        containerId, r -> r.state() == ContainerRecord.State.RUNNING ? r.withPid(0) : r);
   }
 
   private static boolean signalQuietly(OciRuntime runtime, String id, int signal) {

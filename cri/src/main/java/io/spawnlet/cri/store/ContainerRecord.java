@@ -88,6 +88,36 @@ public record ContainerRecord(
         message);
   }
 
+  /**
+   * The pid of the container's current process: a socket-activated container gets a new process at
+   * every wake and none (0) while it sleeps, under the same CRI container.
+   */
+  public ContainerRecord withPid(int newPid) {
+    if (newPid == pid) {
+      return this;
+    }
+    return new ContainerRecord(
+        id,
+        sandboxId,
+        name,
+        attempt,
+        labels,
+        annotations,
+        configJson,
+        imageRef,
+        imageId,
+        runtimeHandler,
+        logPath,
+        createdAtNanos,
+        startedAtNanos,
+        finishedAtNanos,
+        exitCode,
+        newPid,
+        stopSignal,
+        reason,
+        message);
+  }
+
   /** Records the exit once; a second report of the same exit changes nothing. */
   public ContainerRecord exited(long atNanos, int code, String why, String detail) {
     if (finishedAtNanos > 0) {
