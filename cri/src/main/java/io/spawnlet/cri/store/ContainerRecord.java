@@ -66,26 +66,7 @@ public record ContainerRecord(
     if (startedAtNanos > 0) {
       return this;
     }
-    return new ContainerRecord(
-        id,
-        sandboxId,
-        name,
-        attempt,
-        labels,
-        annotations,
-        configJson,
-        imageRef,
-        imageId,
-        runtimeHandler,
-        logPath,
-        createdAtNanos,
-        atNanos,
-        finishedAtNanos,
-        exitCode,
-        newPid,
-        stopSignal,
-        reason,
-        message);
+    return withStatus(atNanos, finishedAtNanos, exitCode, newPid, reason, message);
   }
 
   /**
@@ -96,26 +77,7 @@ public record ContainerRecord(
     if (newPid == pid) {
       return this;
     }
-    return new ContainerRecord(
-        id,
-        sandboxId,
-        name,
-        attempt,
-        labels,
-        annotations,
-        configJson,
-        imageRef,
-        imageId,
-        runtimeHandler,
-        logPath,
-        createdAtNanos,
-        startedAtNanos,
-        finishedAtNanos,
-        exitCode,
-        newPid,
-        stopSignal,
-        reason,
-        message);
+    return withStatus(startedAtNanos, finishedAtNanos, exitCode, newPid, reason, message);
   }
 
   /** Records the exit once; a second report of the same exit changes nothing. */
@@ -123,6 +85,12 @@ public record ContainerRecord(
     if (finishedAtNanos > 0) {
       return this;
     }
+    return withStatus(startedAtNanos, atNanos, code, pid, why, detail);
+  }
+
+  /** This record with new mutable status; the metadata never changes. */
+  private ContainerRecord withStatus(
+      long started, long finished, int code, int newPid, String why, String detail) {
     return new ContainerRecord(
         id,
         sandboxId,
@@ -136,10 +104,10 @@ public record ContainerRecord(
         runtimeHandler,
         logPath,
         createdAtNanos,
-        startedAtNanos,
-        atNanos,
+        started,
+        finished,
         code,
-        pid,
+        newPid,
         stopSignal,
         why,
         detail);
