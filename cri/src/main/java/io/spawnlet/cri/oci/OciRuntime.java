@@ -29,7 +29,7 @@ import runtime.v1.LinuxContainerResources;
  * after a daemon restart sees the same containers.
  *
  * <pre>
- *  create ──> CREATED ──start──> RUNNING ──(exit | kill | stop)──> STOPPED ──delete──> (gone)
+ *  create ──> CREATED ──start──> RUNNING ──(exit | kill)──> STOPPED ──delete──> (gone)
  * </pre>
  */
 public final class OciRuntime {
@@ -222,51 +222,6 @@ public final class OciRuntime {
       } catch (IOException e) {
         // best effort: a temp file
       }
-    }
-  }
-
-  /**
-   * Stops the container: {@code signal} to its init, up to {@code timeout} for it to end, then
-   * SIGKILL to all its processes. Returns when the init process is gone. A stopped or unknown
-   * container is fine.
-   */
-  public void stop(String id, Duration timeout, int signal) {
-    Optional<ContainerState> state = state(id);
-    if (state.isEmpty() || state.get().pid() <= 0) {
-      return;
-    }
-    int pid = state.get().pid();
-    int pidfd;
-    try {
-      pidfd = Syscalls.pidfdOpen(pid);
-    } catch (RuntimeException e) {
-      return; // already gone
-    }
-    try {
-      if (!timeout.isZero() && signal != SIGKILL) {
-        killIgnoringGone(id, signal, false);
-        if (Syscalls.pollReadable(pidfd, (int) Math.min(timeout.toMillis(), Integer.MAX_VALUE))) {
-          return;
-        }
-      }
-      killIgnoringGone(id, SIGKILL, true);
-      Syscalls.pollReadable(pidfd, -1);
-    } finally {
-      Syscalls.close(pidfd);
-    }
-  }
-
-  private void killIgnoringGone(String id, int signal, boolean all) {
-    List<String> args = new ArrayList<>(List.of("kill"));
-    if (all) {
-      args.add("--all");
-    }
-    args.addAll(List.of(id, Integer.toString(signal)));
-    Result result = exec(args, COMMAND_TIMEOUT);
-    if (result.exitCode() != 0
-        && !RuntimeErrors.meansNotFound(result.stderr())
-        && state(id).map(s -> s.status() != ContainerState.Status.STOPPED).orElse(false)) {
-      throw RuntimeErrors.failure("kill", id, result.exitCode(), result.stderr());
     }
   }
 

@@ -229,7 +229,7 @@ class OciRuntimeIT {
                             line.matches(
                                 "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d+.* stdout F hi")));
 
-    runtime.stop(id, Duration.ofSeconds(30), 15);
+    runtime.kill(id, 15, false);
     await().atMost(Duration.ofSeconds(30)).until(() -> exits.containsKey(id));
     assertThat(exits.get(id).exitCode()).isEqualTo(7);
     assertThat(runtime.state(id).orElseThrow().status()).isEqualTo(ContainerState.Status.STOPPED);
@@ -256,8 +256,10 @@ class OciRuntimeIT {
     System.gc();
     OciRuntime fresh = runtime(handler);
     assertThat(fresh.state(id)).contains(new ContainerState(ContainerState.Status.RUNNING, pid));
-    fresh.stop(id, Duration.ZERO, 9);
-    assertThat(fresh.state(id).orElseThrow().status()).isEqualTo(ContainerState.Status.STOPPED);
+    fresh.kill(id, 9, true);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> fresh.state(id).orElseThrow().status() == ContainerState.Status.STOPPED);
   }
 
   @ParameterizedTest
