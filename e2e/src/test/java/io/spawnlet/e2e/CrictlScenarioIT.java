@@ -6,10 +6,6 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -117,20 +113,7 @@ class CrictlScenarioIT {
     assertThat(inSubnet(ip1, DAEMON.subnet())).as("%s in %s", ip1, DAEMON.subnet()).isTrue();
 
     // The host reaches pod 1 on its IP.
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    await("http://" + ip1 + ":8080/ from the host")
-        .atMost(SLOW)
-        .ignoreExceptions()
-        .untilAsserted(
-            () ->
-                assertThat(
-                        http.send(
-                                HttpRequest.newBuilder(URI.create("http://" + ip1 + ":8080/"))
-                                    .timeout(Duration.ofSeconds(5))
-                                    .build(),
-                                HttpResponse.BodyHandlers.ofString())
-                            .body())
-                    .contains(marker));
+    PodHttp.awaitBody("http://" + ip1 + ":8080/", SLOW, body -> assertThat(body).contains(marker));
 
     // Pod 2 reaches pod 1 across the bridge.
     Path podConfig2 = configs.pod("client-" + suffix, "default", uid2);

@@ -6,10 +6,6 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -239,19 +235,6 @@ class RestartIT {
   }
 
   private static void awaitHttp(String ip, String marker) {
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    await("http://" + ip + ":8080/ from the host")
-        .atMost(SLOW)
-        .ignoreExceptions()
-        .untilAsserted(
-            () ->
-                assertThat(
-                        http.send(
-                                HttpRequest.newBuilder(URI.create("http://" + ip + ":8080/"))
-                                    .timeout(Duration.ofSeconds(5))
-                                    .build(),
-                                HttpResponse.BodyHandlers.ofString())
-                            .body())
-                    .contains(marker));
+    PodHttp.awaitBody("http://" + ip + ":8080/", SLOW, body -> assertThat(body).contains(marker));
   }
 }

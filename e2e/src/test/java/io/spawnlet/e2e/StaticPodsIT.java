@@ -3,10 +3,6 @@ package io.spawnlet.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -144,21 +140,8 @@ class StaticPodsIT {
   }
 
   private static void awaitPage(String ip, String page) {
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    await("http://" + ip + ":8080/ says " + page)
-        .atMost(SLOW)
-        .ignoreExceptions()
-        .untilAsserted(
-            () ->
-                assertThat(
-                        http.send(
-                                HttpRequest.newBuilder(URI.create("http://" + ip + ":8080/"))
-                                    .timeout(Duration.ofSeconds(5))
-                                    .build(),
-                                HttpResponse.BodyHandlers.ofString())
-                            .body()
-                            .trim())
-                    .isEqualTo(page));
+    PodHttp.awaitBody(
+        "http://" + ip + ":8080/", SLOW, body -> assertThat(body.trim()).isEqualTo(page));
   }
 
   private static List<PodSandbox> sandboxes(CriClient cri, String name) {

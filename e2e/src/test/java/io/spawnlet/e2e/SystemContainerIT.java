@@ -7,10 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -101,20 +97,8 @@ class SystemContainerIT {
 
     // The host reaches nginx on the pod IP.
     String ip = crictl.json("inspectp", pod).at("/status/network/ip").asText();
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    await("http://" + ip + "/")
-        .atMost(SLOW)
-        .ignoreExceptions()
-        .untilAsserted(
-            () ->
-                assertThat(
-                        http.send(
-                                HttpRequest.newBuilder(URI.create("http://" + ip + "/"))
-                                    .timeout(Duration.ofSeconds(5))
-                                    .build(),
-                                HttpResponse.BodyHandlers.ofString())
-                            .body())
-                    .contains("hello from deb-" + suffix));
+    PodHttp.awaitBody(
+        "http://" + ip + "/", SLOW, body -> assertThat(body).contains("hello from deb-" + suffix));
 
     // The console (boot log) is the container's CRI log.
     assertThat(crictl.run("logs", os)).contains("Multi-User System");
