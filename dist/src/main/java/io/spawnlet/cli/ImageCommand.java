@@ -88,8 +88,7 @@ final class ImageCommand implements Runnable {
     @Option(names = "--creds", paramLabel = "USER:PASSWORD", description = "Registry credentials.")
     String creds;
 
-    @Option(names = "--socket", defaultValue = "/run/spawnlet/cri.sock")
-    Path socket;
+    @CommandLine.Mixin DaemonSocket daemon;
 
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -108,7 +107,7 @@ final class ImageCommand implements Runnable {
                 .setUsername(creds.substring(0, colon))
                 .setPassword(creds.substring(colon + 1)));
       }
-      try (CriClient cri = new CriClient(socket, spec.commandLine())) {
+      try (CriClient cri = daemon.connect()) {
         System.out.println(cri.images().pullImage(request.build()).getImageRef());
       }
       return 0;
@@ -120,14 +119,11 @@ final class ImageCommand implements Runnable {
       mixinStandardHelpOptions = true,
       description = "List images (asks the daemon).")
   static final class Ls implements Callable<Integer> {
-    @Option(names = "--socket", defaultValue = "/run/spawnlet/cri.sock")
-    Path socket;
-
-    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+    @CommandLine.Mixin DaemonSocket daemon;
 
     @Override
     public Integer call() {
-      try (CriClient cri = new CriClient(socket, spec.commandLine())) {
+      try (CriClient cri = daemon.connect()) {
         var images = cri.images().listImages(ListImagesRequest.getDefaultInstance());
         String fmt = "%-60s  %-19s  %10s%n";
         System.out.printf(fmt, "REFERENCE", "IMAGE ID", "SIZE");
@@ -154,14 +150,11 @@ final class ImageCommand implements Runnable {
     @Parameters(index = "0", paramLabel = "REF")
     String ref;
 
-    @Option(names = "--socket", defaultValue = "/run/spawnlet/cri.sock")
-    Path socket;
-
-    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+    @CommandLine.Mixin DaemonSocket daemon;
 
     @Override
     public Integer call() {
-      try (CriClient cri = new CriClient(socket, spec.commandLine())) {
+      try (CriClient cri = daemon.connect()) {
         cri.images()
             .removeImage(
                 RemoveImageRequest.newBuilder()

@@ -2,12 +2,10 @@ package io.spawnlet.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 import runtime.v1.ListPodSandboxRequest;
 import runtime.v1.PodSandboxStatusRequest;
 
@@ -19,17 +17,11 @@ import runtime.v1.PodSandboxStatusRequest;
         "List pods: name, namespace, IP, state (sleeping|waking|running for socket-activated"
             + " pods), wakes, created.")
 final class PodsCommand implements Callable<Integer> {
-  @Option(
-      names = "--socket",
-      defaultValue = "/run/spawnlet/cri.sock",
-      description = "CRI socket of the daemon (default: ${DEFAULT-VALUE}).")
-  Path socket;
-
-  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+  @CommandLine.Mixin DaemonSocket daemon;
 
   @Override
   public Integer call() {
-    try (CriClient cri = new CriClient(socket, spec.commandLine())) {
+    try (CriClient cri = daemon.connect()) {
       var pods = cri.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance());
       String fmt = "%-13s  %-30s  %-15s  %-15s  %-8s  %-5s  %s%n";
       System.out.printf(fmt, "POD ID", "NAME", "NAMESPACE", "IP", "STATE", "WAKES", "CREATED");
