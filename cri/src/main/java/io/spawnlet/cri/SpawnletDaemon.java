@@ -24,6 +24,7 @@ import io.spawnlet.cri.info.RuntimeInfo;
 import io.spawnlet.cri.net.NetworkSettings;
 import io.spawnlet.cri.net.PodNetwork;
 import io.spawnlet.cri.oci.RuntimeHandlers;
+import io.spawnlet.cri.sandbox.HostIdRanges;
 import io.spawnlet.cri.sandbox.PodSandboxQueries;
 import io.spawnlet.cri.sandbox.PodSandboxRunner;
 import io.spawnlet.cri.sandbox.PodSandboxTeardown;
@@ -106,7 +107,8 @@ public final class SpawnletDaemon implements AutoCloseable {
     ContainerQueries containerQueries =
         new ContainerQueries(state, bundles, new CgroupAccounting(cgroupLayout));
     PodSandboxRunner runner =
-        new PodSandboxRunner(state, sandboxLayout, pinner, cgroups, network, handlers);
+        new PodSandboxRunner(
+            state, sandboxLayout, pinner, cgroups, network, handlers, new HostIdRanges(state));
     PodSandboxTeardown teardown =
         new PodSandboxTeardown(state, sandboxLayout, pinner, cgroups, network, lifecycle);
     PodSandboxQueries sandboxQueries = new PodSandboxQueries(state, containerQueries);

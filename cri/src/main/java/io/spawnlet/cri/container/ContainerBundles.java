@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.spawnlet.cri.CriException;
 import io.spawnlet.cri.Rollback;
+import io.spawnlet.cri.host.CgroupDelegation;
+import io.spawnlet.cri.host.CgroupHierarchies;
 import io.spawnlet.cri.host.CgroupLayout;
+import io.spawnlet.cri.host.Syscalls;
 import io.spawnlet.cri.oci.CreateRequest;
 import io.spawnlet.cri.oci.ExitMonitor;
 import io.spawnlet.cri.oci.HostLimits;
@@ -14,6 +17,7 @@ import io.spawnlet.cri.oci.OciSpecBuilder;
 import io.spawnlet.cri.oci.RuntimeHandlers;
 import io.spawnlet.cri.oci.SandboxContext;
 import io.spawnlet.cri.oci.SystemContainerSpec;
+import io.spawnlet.cri.oci.UserNamespaceSpec;
 import io.spawnlet.cri.sandbox.MachineId;
 import io.spawnlet.cri.sandbox.SandboxFiles;
 import io.spawnlet.cri.storage.ContainerRootfs;
@@ -26,6 +30,7 @@ import io.spawnlet.cri.store.ContainerRecord;
 import io.spawnlet.cri.store.Directories;
 import io.spawnlet.cri.store.SandboxRecord;
 import io.spawnlet.cri.store.StateStore;
+import io.spawnlet.cri.store.UserNamespaceMapping;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -65,6 +70,7 @@ public final class ContainerBundles {
   private final OciSpecBuilder specs = new OciSpecBuilder(HostLimits.ofThisProcess());
   private final BootReadiness boot;
   private final SystemContainerSpec systemSpec = new SystemContainerSpec(CgroupLayout.detect());
+  private final CgroupDelegation delegation = new CgroupDelegation(CgroupHierarchies.detect());
 
   public ContainerBundles(
       Path root,
@@ -115,7 +121,8 @@ public final class ContainerBundles {
                               + image.digestId()
                               + " is missing from the store: re-import the image")));
     }
-    Path merged = rootfs.create(id, lowerTopFirst);
+    Optional<UserNamespaceMapping> userns = sandbox.userNamespaceMapping();
+    Path merged = rootfs.create(id, lowerTopFirst, userns);
     undo.push("remove rootfs", () -> rootfs.remove(id));
 
     Path bundle = bundle(id);
@@ -154,7 +161,12 @@ public final class ContainerBundles {
       undo.push("close notify socket", () -> boot.close(id));
       systemSpec.decorate(spec, notifyDir);
       MachineId.install(MachineId.ensure(files.machineId()), merged);
+      userns.ifPresent(
+          m ->
+              Syscalls.lchown(
+                  merged.resolve("etc/machine-id").toString(), m.rootUid(), m.rootGid()));
     }
+    userns.ifPresent(m -> UserNamespaceSpec.apply(spec, m));
     OciSpecBuilder.write(spec, bundle);
 
     Path log = logPath != null ? logPath : bundle.resolve("console.log");
@@ -212,7 +224,17 @@ public final class ContainerBundles {
             sandbox.cgroupParent(),
             extraFds,
             Duration.ofMinutes(2));
-    return runtime.create(request);
+    int pid = runtime.create(request);
+    // Before start: the container's init (systemd) makes its cgroups as the mapped root.
+    sandbox
+        .userNamespaceMapping()
+        .ifPresent(
+            m ->
+                delegation.delegate(
+                    OciSpecBuilder.cgroupsPath(sandbox.cgroupParent(), id),
+                    m.rootUid(),
+                    m.rootGid()));
+    return pid;
   }
 
   /** The exit code conmon recorded, if the container has exited. */

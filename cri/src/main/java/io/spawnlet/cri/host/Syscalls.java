@@ -50,6 +50,13 @@ public final class Syscalls {
 
   private static final long SYS_PIDFD_OPEN = 434;
   private static final long SYS_PIDFD_GETFD = 438;
+  private static final long SYS_OPEN_TREE = 428;
+  private static final long SYS_MOVE_MOUNT = 429;
+  private static final long SYS_MOUNT_SETATTR = 442;
+  private static final long OPEN_TREE_CLONE = 1;
+  private static final long AT_EMPTY_PATH = 0x1000;
+  private static final long MOVE_MOUNT_F_EMPTY_PATH = 0x4;
+  private static final long MOUNT_ATTR_IDMAP = 0x00100000;
 
   /** The libc functions we bind. Names are the C names. */
   public interface LibC {
@@ -73,6 +80,18 @@ public final class Syscalls {
 
     @SaveError
     long syscall(long number, long a1, long a2, long a3);
+
+    /** open_tree(2): dfd, path, flags. */
+    @SaveError
+    long syscall(long number, long dfd, String path, long flags);
+
+    /** mount_setattr(2): dfd, path, flags, struct mount_attr, its size. */
+    @SaveError
+    long syscall(long number, long dfd, String path, long flags, long[] attr, long size);
+
+    /** move_mount(2): from dfd, from path, to dfd, to path, flags. */
+    @SaveError
+    long syscall(long number, long fromDfd, String fromPath, long toDfd, String toPath, long flags);
 
     @SaveError
     int close(int fd);
@@ -215,6 +234,33 @@ public final class Syscalls {
           "pidfd_getfd(" + pidfd + ", " + targetFd + ")", RUNTIME.getLastError());
     }
     return (int) fd;
+  }
+
+  /**
+   * Binds {@code source} at {@code target} with its file owners shifted by the id mappings of the
+   * user namespace {@code usernsFd} (an idmapped mount: open_tree clone, mount_setattr
+   * MOUNT_ATTR_IDMAP, move_mount). A file of uid 0 on disk shows as the host uid the namespace maps
+   * 0 to, and files created through the mount are stored with the reverse mapping.
+   */
+  public static void idmappedBind(String source, String target, int usernsFd) {
+    long tree = LIBC.syscall(SYS_OPEN_TREE, AT_FDCWD, source, OPEN_TREE_CLONE | O_CLOEXEC);
+    if (tree < 0) {
+      throw new SyscallException("open_tree(" + source + ")", RUNTIME.getLastError());
+    }
+    try {
+      // struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd; }
+      long[] attr = {MOUNT_ATTR_IDMAP, 0, 0, usernsFd};
+      if (LIBC.syscall(SYS_MOUNT_SETATTR, tree, "", AT_EMPTY_PATH, attr, 32) < 0) {
+        throw new SyscallException(
+            "mount_setattr(" + source + ", MOUNT_ATTR_IDMAP)", RUNTIME.getLastError());
+      }
+      if (LIBC.syscall(SYS_MOVE_MOUNT, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+        throw new SyscallException(
+            "move_mount(" + source + " -> " + target + ")", RUNTIME.getLastError());
+      }
+    } finally {
+      LIBC.close((int) tree);
+    }
   }
 
   public static void close(int fd) {

@@ -2,6 +2,7 @@ package io.spawnlet.cri.info;
 
 import io.spawnlet.cri.net.PodNetwork;
 import io.spawnlet.cri.oci.RuntimeHandlers;
+import io.spawnlet.cri.oci.SystemContainerSpec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
@@ -92,7 +93,7 @@ public final class RuntimeInfo {
         .setFeatures(
             RuntimeHandlerFeatures.newBuilder()
                 .setRecursiveReadOnlyMounts(false)
-                .setUserNamespaces(false))
+                .setUserNamespaces(name.equals(SystemContainerSpec.HANDLER)))
         .build();
   }
 

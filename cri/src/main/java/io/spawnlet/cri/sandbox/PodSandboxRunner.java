@@ -7,6 +7,7 @@ import io.spawnlet.cri.Rollback;
 import io.spawnlet.cri.Validation;
 import io.spawnlet.cri.host.NamespaceKind;
 import io.spawnlet.cri.host.NamespacePinner;
+import io.spawnlet.cri.host.NetnsSysctls;
 import io.spawnlet.cri.host.PodCgroups;
 import io.spawnlet.cri.net.PodNetwork;
 import io.spawnlet.cri.net.PodNetworkStatus;
@@ -16,6 +17,7 @@ import io.spawnlet.cri.oci.SystemContainerSpec;
 import io.spawnlet.cri.store.Ids;
 import io.spawnlet.cri.store.SandboxRecord;
 import io.spawnlet.cri.store.StateStore;
+import io.spawnlet.cri.store.UserNamespaceMapping;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -45,6 +47,7 @@ public final class PodSandboxRunner {
   private final PodCgroups cgroups;
   private final PodNetwork network;
   private final RuntimeHandlers handlers;
+  private final HostIdRanges idRanges;
 
   // Socket activation hook (io.spawnlet.cri.activation): a no-op unless the daemon sets it.
   private io.spawnlet.cri.activation.PodActivation activation =
@@ -60,13 +63,15 @@ public final class PodSandboxRunner {
       NamespacePinner namespaces,
       PodCgroups cgroups,
       PodNetwork network,
-      RuntimeHandlers handlers) {
+      RuntimeHandlers handlers,
+      HostIdRanges idRanges) {
     this.state = state;
     this.layout = layout;
     this.namespaces = namespaces;
     this.cgroups = cgroups;
     this.network = network;
     this.handlers = handlers;
+    this.idRanges = idRanges;
   }
 
   public RunPodSandboxResponse run(RunPodSandboxRequest req) {
@@ -79,6 +84,8 @@ public final class PodSandboxRunner {
             SystemContainerSpec.selects(req.getRuntimeHandler(), config.getAnnotationsMap())
                 ? SystemContainerSpec.HANDLER
                 : req.getRuntimeHandler());
+    UserNamespaceRequest userns =
+        UserNamespaceRequest.of(config, SystemContainerSpec.HANDLER.equals(handler));
     var md = config.getMetadata();
     String id = Ids.newId();
     String uniqueName =
@@ -88,11 +95,15 @@ public final class PodSandboxRunner {
       undo.push("release name", () -> state.sandboxNames.release(uniqueName, id));
       log.info("RunPodSandbox {} ({}): id {}", uniqueName, handler, id);
 
+      UserNamespaceMapping usernsMapping = userNamespace(id, userns, undo);
       String cgroupParent = createCgroupParent(config, id, undo);
       boolean hostNetwork =
           config.getLinux().getSecurityContext().getNamespaceOptions().getNetwork()
               == NamespaceMode.NODE;
       Map<String, String> nsPaths = pinNamespaces(config, id, hostNetwork, undo);
+      if (usernsMapping != null && !hostNetwork) {
+        NetnsSysctls.write(Path.of(nsPaths.get("network")), NetnsSysctls.UNPRIVILEGED_NETWORK);
+      }
       SandboxFiles files = layout.files(id);
       writeSharedFiles(config, files, undo);
       List<String> ips = hostNetwork ? List.of() : setUpNetwork(config, id, nsPaths, undo);
@@ -120,10 +131,16 @@ public final class PodSandboxRunner {
               nsPaths,
               cgroupParent,
               hostNetwork,
-              0);
+              0,
+              usernsMapping);
       state.sandboxes.put(rec);
+      idRanges.release(id); // the record holds the range from now on
       undo.commit();
-      log.info("pod sandbox {} ready: ips {}", id, ips);
+      log.info(
+          "pod sandbox {} ready: ips {}, user namespace {}",
+          id,
+          ips,
+          usernsMapping == null ? "host" : usernsMapping.uidMap().strip());
       return RunPodSandboxResponse.newBuilder().setPodSandboxId(id).build();
     }
   }
@@ -172,6 +189,24 @@ public final class PodSandboxRunner {
               + cgroupParent
               + "\" must be an absolute cgroupfs path without '..', e.g. /kubepods/besteffort/pod<uid>");
     }
+  }
+
+  /** The pod's id mappings (null: the host's user namespace), held until the record is written. */
+  private UserNamespaceMapping userNamespace(
+      String id, UserNamespaceRequest request, Rollback undo) {
+    UserNamespaceMapping mapping =
+        switch (request.kind()) {
+          case HOST -> null;
+          case ALLOCATE -> idRanges.allocate(id);
+          case GIVEN -> {
+            idRanges.reserve(id, request.given().orElseThrow(), UserNamespaceRequest.FIELD);
+            yield request.given().orElseThrow();
+          }
+        };
+    if (mapping != null) {
+      undo.push("release host id range", () -> idRanges.release(id));
+    }
+    return mapping;
   }
 
   private String createCgroupParent(PodSandboxConfig config, String id, Rollback undo) {

@@ -1,15 +1,18 @@
 package io.spawnlet.cri.storage;
 
 import io.spawnlet.cri.CriException;
+import io.spawnlet.cri.host.MappedUserNamespace;
 import io.spawnlet.cri.host.MountTable;
 import io.spawnlet.cri.host.Syscalls;
 import io.spawnlet.cri.store.Directories;
+import io.spawnlet.cri.store.UserNamespaceMapping;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,12 +24,20 @@ import org.slf4j.LoggerFactory;
  * root/containers/&lt;id&gt;/upper    the container's own writes
  * root/containers/&lt;id&gt;/work     overlayfs scratch
  * root/containers/&lt;id&gt;/merged   the rootfs (mount point)
+ * root/containers/&lt;id&gt;/lower    user namespaced containers: root/layers, idmapped
  * root/l/&lt;16 hex&gt; → layer diff    short names for lower dirs
  * </pre>
  *
- * The mount options must fit in one page (4096 bytes); with full layer paths (~110 bytes each) that
- * limits an image to ~35 layers. A short symlink per layer (as containers/storage's {@code l/})
- * costs ~{@code len(root)+20} bytes per layer, enough for a hundred layers under a short root.
+ * A container in a user namespace sees the shared layers through an idmapped bind mount of {@code
+ * root/layers} (open_tree + mount_setattr, kernel 5.19+ for overlayfs on idmapped layers): files
+ * stored as uid 0 show as the pod's mapped root, no file is copied or chowned, and the layers stay
+ * one copy on disk. Its upper dir belongs to the mapped root, so what the container writes is
+ * stored with the pod's host ids. The lower paths then name the layer directories inside that
+ * mount, longer than the {@code l/} links, so such images are limited to ~20 layers.
+ *
+ * <p>The mount options must fit in one page (4096 bytes); with full layer paths (~110 bytes each)
+ * that limits an image to ~35 layers. A short symlink per layer (as containers/storage's {@code
+ * l/}) costs ~{@code len(root)+20} bytes per layer, enough for a hundred layers under a short root.
  */
 public final class ContainerRootfs {
   private static final Logger LOG = LoggerFactory.getLogger(ContainerRootfs.class);
@@ -35,11 +46,13 @@ public final class ContainerRootfs {
 
   private final Path containers;
   private final Path links;
+  private final Path layers;
 
   public ContainerRootfs(Path root) {
     Path abs = root.toAbsolutePath().normalize();
     this.containers = abs.resolve("containers");
     this.links = abs.resolve("l");
+    this.layers = abs.resolve("layers");
     try {
       Files.createDirectories(containers);
       Files.createDirectories(links);
@@ -54,6 +67,15 @@ public final class ContainerRootfs {
    * again for a mounted container returns the same dir.
    */
   public Path create(String containerId, List<Layer> lowerTopFirst) {
+    return create(containerId, lowerTopFirst, Optional.empty());
+  }
+
+  /**
+   * As {@link #create(String, List)}, for a container in a user namespace with {@code userns}'s
+   * mappings (empty: the host's): layers idmapped, upper dir owned by the mapped root.
+   */
+  public Path create(
+      String containerId, List<Layer> lowerTopFirst, Optional<UserNamespaceMapping> userns) {
     Path dir = containerDir(containerId);
     if (lowerTopFirst.isEmpty()) {
       throw CriException.invalid("image", "an image without layers cannot be a rootfs");
@@ -69,8 +91,16 @@ public final class ContainerRootfs {
       Files.createDirectories(work);
       Files.createDirectories(merged);
       List<String> lower = new ArrayList<>();
-      for (Layer layer : lowerTopFirst) {
-        lower.add(linkFor(layer).toString());
+      if (userns.isPresent()) {
+        Path idmapped = idmappedLayers(dir, userns.get());
+        Syscalls.lchown(upper.toString(), userns.get().rootUid(), userns.get().rootGid());
+        for (Layer layer : lowerTopFirst) {
+          lower.add(inside(idmapped, layer).toString());
+        }
+      } else {
+        for (Layer layer : lowerTopFirst) {
+          lower.add(linkFor(layer).toString());
+        }
       }
       String data =
           "lowerdir=" + String.join(":", lower) + ",upperdir=" + upper + ",workdir=" + work;
@@ -90,12 +120,41 @@ public final class ContainerRootfs {
     }
   }
 
-  /** Unmounts the rootfs; nothing happens if it is not mounted. */
+  /** Unmounts the rootfs (and its idmapped layers); nothing happens if it is not mounted. */
   public void unmount(String containerId) {
-    Path merged = containerDir(containerId).resolve("merged");
-    while (Syscalls.umount(merged.toString(), Syscalls.MNT_DETACH | Syscalls.UMOUNT_NOFOLLOW)) {
-      // stacked mounts: take them all off
+    Path dir = containerDir(containerId);
+    for (String mountPoint : List.of("merged", "lower")) {
+      String path = dir.resolve(mountPoint).toString();
+      while (Syscalls.umount(path, Syscalls.MNT_DETACH | Syscalls.UMOUNT_NOFOLLOW)) {
+        // stacked mounts: take them all off
+      }
     }
+  }
+
+  /** {@code root/layers} bound idmapped at {@code dir/lower} (kept if already there). */
+  private Path idmappedLayers(Path dir, UserNamespaceMapping userns) throws IOException {
+    Path lower = dir.resolve("lower");
+    Files.createDirectories(lower);
+    String prefix = lower + "/";
+    boolean mounted =
+        MountTable.readSelf().mounts().stream()
+            .anyMatch(m -> (m.mountPoint() + "/").equals(prefix));
+    if (!mounted) {
+      try (MappedUserNamespace ns = MappedUserNamespace.create(userns.uidMap(), userns.gidMap())) {
+        Syscalls.idmappedBind(layers.toString(), lower.toString(), ns.fd());
+      }
+    }
+    return lower;
+  }
+
+  /** A layer's diff dir as seen through the idmapped mount of {@code root/layers}. */
+  private Path inside(Path idmapped, Layer layer) {
+    Path diff = layer.diff().toAbsolutePath().normalize();
+    if (!diff.startsWith(layers)) {
+      throw CriException.precondition(
+          "layer " + layer.diffId() + " is at " + diff + ", outside the layer store " + layers);
+    }
+    return idmapped.resolve(layers.relativize(diff));
   }
 
   /** Unmounts and deletes everything of the container; safe on a half-created or missing one. */

@@ -11,6 +11,8 @@ import java.util.Map;
  * <pre>
  *   RunPodSandbox ──► READY ──StopPodSandbox──► NOTREADY ──RemovePodSandbox──► (gone)
  * </pre>
+ *
+ * {@code userNamespace} is null for a pod in the host's user namespace.
  */
 public record SandboxRecord(
     String id,
@@ -28,7 +30,8 @@ public record SandboxRecord(
     Map<String, String> namespacePaths,
     String cgroupParent,
     boolean hostNetwork,
-    long stoppedAtNanos)
+    long stoppedAtNanos,
+    UserNamespaceMapping userNamespace)
     implements RecordStore.Keyed {
 
   /** CRI PodSandboxState. */
@@ -70,7 +73,8 @@ public record SandboxRecord(
         namespacePaths,
         cgroupParent,
         hostNetwork,
-        stoppedAtNanos == 0 ? nowNanos : stoppedAtNanos);
+        stoppedAtNanos == 0 ? nowNanos : stoppedAtNanos,
+        userNamespace);
   }
 
   public SandboxRecord withNamespacePaths(Map<String, String> paths) {
@@ -90,6 +94,12 @@ public record SandboxRecord(
         paths,
         cgroupParent,
         hostNetwork,
-        stoppedAtNanos);
+        stoppedAtNanos,
+        userNamespace);
+  }
+
+  /** The pod's user namespace; empty: the host's (records written before user namespaces, too). */
+  public java.util.Optional<UserNamespaceMapping> userNamespaceMapping() {
+    return java.util.Optional.ofNullable(userNamespace);
   }
 }
