@@ -144,4 +144,36 @@ class SystemContainerSpecTest {
         .isFalse();
     assertThat(SystemContainerSpec.selects("", Map.of())).isFalse();
   }
+
+  /** User namespaced system pods, on every cgroup layout (the host's runs in SystemUsernsIT). */
+  @ParameterizedTest
+  @EnumSource(CgroupLayout.class)
+  void userNamespaceMapsRootBindsSysAndKeepsTheCgroupNamespace(CgroupLayout layout)
+      throws Exception {
+    ObjectNode spec =
+        UserNamespaceSpec.apply(
+            systemSpec(layout, config()),
+            io.spawnlet.cri.store.UserNamespaceMapping.ofRange(1 << 20, 65536));
+
+    List<String> types = new ArrayList<>();
+    spec.at("/linux/namespaces").forEach(n -> types.add(n.get("type").asText()));
+    assertThat(types).contains("user", "cgroup", "pid", "mount").doesNotHaveDuplicates();
+    for (String key : List.of("uidMappings", "gidMappings")) {
+      JsonNode m = spec.at("/linux/" + key);
+      assertThat(m).as(key).hasSize(1);
+      assertThat(m.get(0).get("containerID").asLong()).isZero();
+      assertThat(m.get(0).get("hostID").asLong()).isEqualTo(1 << 20);
+      assertThat(m.get(0).get("size").asLong()).isEqualTo(65536);
+    }
+    JsonNode sys = mount(spec, "/sys").orElseThrow();
+    assertThat(sys.get("type").asText()).isEqualTo("bind");
+    assertThat(sys.get("source").asText()).isEqualTo("/sys");
+    assertThat(sys.get("options").toString()).contains("\"rbind\"", "\"ro\"");
+    assertThat(mount(spec, "/sys/fs/cgroup").orElseThrow().get("options").toString())
+        .contains("\"rw\"");
+    // applying twice (a socket-activated pod's bundle is rewritten) adds no second user namespace
+    UserNamespaceSpec.apply(
+        spec, io.spawnlet.cri.store.UserNamespaceMapping.ofRange(1 << 20, 65536));
+    assertThat(spec.at("/linux/namespaces").findValuesAsText("type")).containsOnlyOnce("user");
+  }
 }

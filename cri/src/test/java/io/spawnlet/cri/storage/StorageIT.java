@@ -138,6 +138,41 @@ class StorageIT {
   }
 
   @Test
+  void userNamespacedContainerSeesTheSharedLayerIdmappedWithoutACopy() throws Exception {
+    Image image = importer.importImage(busyboxLayout() + ":latest", "test/busybox:idmap");
+    List<Layer> lower = lowerTopFirst(image);
+    long base = 5L << 20;
+    var userns = io.spawnlet.cri.store.UserNamespaceMapping.ofRange(base, 65536);
+    String c1 = newContainer();
+    String plain = newContainer();
+
+    Path m1 = rootfs.create(c1, lower, java.util.Optional.of(userns));
+    Path m2 = rootfs.create(plain, lower);
+    assertThat(rootfs.create(c1, lower, java.util.Optional.of(userns))).isEqualTo(m1);
+
+    Path layerFile = lower.get(0).diff().resolve("bin/busybox");
+    assertThat(Files.getAttribute(layerFile, "unix:uid")).as("on disk").isEqualTo(0);
+    assertThat(Files.getAttribute(m1.resolve("bin/busybox"), "unix:uid")).isEqualTo((int) base);
+    assertThat(Files.getAttribute(m1.resolve("bin/busybox"), "unix:gid")).isEqualTo((int) base);
+    assertThat(Files.getAttribute(m2.resolve("bin/busybox"), "unix:uid")).isEqualTo(0);
+    // one copy: the idmapped view is the layer's inode, as the plain one
+    Object ino = Files.getAttribute(layerFile, "unix:ino");
+    assertThat(Files.getAttribute(m1.resolve("bin/busybox"), "unix:ino")).isEqualTo(ino);
+    assertThat(Files.getAttribute(m2.resolve("bin/busybox"), "unix:ino")).isEqualTo(ino);
+    Path upper = rootfs.containerDir(c1).resolve("upper");
+    assertThat(Files.getAttribute(upper, "unix:uid")).isEqualTo((int) base);
+    assertThat(Files.getAttribute(m1, "unix:uid")).as("the container's /").isEqualTo((int) base);
+    // a copy-up keeps the mapped owner in the upper dir; the layer is untouched
+    Files.writeString(m1.resolve("bin/busybox"), "changed");
+    assertThat(Files.getAttribute(upper.resolve("bin/busybox"), "unix:uid")).isEqualTo((int) base);
+    assertThat(Files.size(layerFile)).isGreaterThan(1000);
+
+    rootfs.remove(c1);
+    assertThat(Files.readString(Path.of("/proc/self/mountinfo")))
+        .doesNotContain(rootfs.containerDir(c1).toString());
+  }
+
+  @Test
   void whiteoutInUpperLayerHidesFileAndLayersAreShared() throws Exception {
     Path layout = busyboxLayout();
     Image v1 = importer.importImage(layout + ":latest", "bb:v1");
