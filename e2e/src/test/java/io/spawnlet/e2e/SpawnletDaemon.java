@@ -80,6 +80,9 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
     }
     environment.requireSpawnletJar();
     base = Files.createTempDirectory("spawnlet-e2e-");
+    // 0711 as /var/lib/spawnlet: a user-namespaced container's root must reach its rootfs
+    Files.setPosixFilePermissions(
+        base, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
     for (Path dir : List.of(root(), runRoot(), cniConfDir(), podLogs(), manifests())) {
       Files.createDirectories(dir);
     }

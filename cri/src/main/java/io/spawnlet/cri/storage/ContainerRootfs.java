@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -92,6 +93,7 @@ public final class ContainerRootfs {
       Files.createDirectories(merged);
       List<String> lower = new ArrayList<>();
       if (userns.isPresent()) {
+        requireTraversable(merged);
         Path idmapped = idmappedLayers(dir, userns.get());
         Syscalls.lchown(upper.toString(), userns.get().rootUid(), userns.get().rootGid());
         for (Layer layer : lowerTopFirst) {
@@ -145,6 +147,24 @@ public final class ContainerRootfs {
       }
     }
     return lower;
+  }
+
+  /**
+   * The runtime mounts the rootfs from inside the user namespace, where host root's directories are
+   * "other": every directory above {@code merged} must let others search it (x).
+   */
+  private static void requireTraversable(Path merged) throws IOException {
+    for (Path dir = merged.getParent(); dir != null; dir = dir.getParent()) {
+      if (!Files.getPosixFilePermissions(dir).contains(PosixFilePermission.OTHERS_EXECUTE)) {
+        throw CriException.precondition(
+            "directory "
+                + dir
+                + " is not searchable by others (o+x): the root of a user-namespaced container"
+                + " could not reach its rootfs "
+                + merged
+                + "; chmod o+x it (0711 keeps it unlistable)");
+      }
+    }
   }
 
   /** A layer's diff dir as seen through the idmapped mount of {@code root/layers}. */
