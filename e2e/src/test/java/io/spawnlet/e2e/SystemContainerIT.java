@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeAll;
@@ -26,7 +27,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * ten such pods sharing one copy of the image on disk.
  */
 class SystemContainerIT {
-  private static final String IMAGE = "docker.io/spawnlet/debian-systemd:bookworm";
+  private static final String IMAGE = SystemPodConfigs.IMAGE;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration SLOW = Duration.ofSeconds(60);
 
@@ -38,10 +39,12 @@ class SystemContainerIT {
   @RegisterExtension static final SpawnletDaemon DAEMON = SpawnletDaemon.create();
 
   private static Crictl crictl;
+  private static SystemPodConfigs configs;
 
   @BeforeAll
   static void importImage() {
     crictl = DAEMON.crictl();
+    configs = new SystemPodConfigs(DAEMON);
     DAEMON.importTestImage("debian-systemd", IMAGE);
   }
 
@@ -59,7 +62,7 @@ class SystemContainerIT {
 
   private void bootAndCheck(String pod, Path podConfig, String suffix) throws Exception {
     String os =
-        crictl.runTrimmed("create", pod, containerConfig().toString(), podConfig.toString());
+        crictl.runTrimmed("create", pod, configs.container().toString(), podConfig.toString());
     // StartContainer returns once systemd said READY=1.
     crictl.run("start", os);
 
@@ -130,7 +133,7 @@ class SystemContainerIT {
           .add("/bin/sh")
           .add("-c")
           .add("echo almost-booted-" + suffix + "; exec sleep 3600");
-      Path containerConfig = write("container-hang-" + suffix + ".json", config);
+      Path containerConfig = configs.write("container-hang-" + suffix + ".json", config);
       String os =
           crictl.runTrimmed("create", pod, containerConfig.toString(), podConfig.toString());
       Crictl.Result start = crictl.tryRun("start", os);
@@ -180,7 +183,7 @@ class SystemContainerIT {
               : crictl.runTrimmed("runp", "--runtime", "system", podConfig.toString());
       pods.add(pod);
       String os =
-          crictl.runTrimmed("create", pod, containerConfig().toString(), podConfig.toString());
+          crictl.runTrimmed("create", pod, configs.container().toString(), podConfig.toString());
       containers.add(os);
       crictl.run("start", os);
       machineIds.add(exec(os, "cat /etc/machine-id").strip());
@@ -216,10 +219,20 @@ class SystemContainerIT {
 
   /**
    * Bytes under {@code dir} on its own file system ({@code du -sxb}): the containers' overlay
-   * mounts (merged views) are other file systems and are not counted, their upper dirs are.
+   * mounts (merged views) are other file systems and are not counted, their upper dirs are. The
+   * idmapped views of the layer store that user-namespaced containers have ({@code
+   * storage/containers/<id>/lower}) are the same file system, so they are excluded by name.
    */
   private static long diskUsage(Path dir) throws Exception {
-    Process du = new ProcessBuilder("du", "-sxb", dir.toString()).redirectErrorStream(true).start();
+    List<String> command = new ArrayList<>(List.of("du", "-sxb"));
+    Path containers = dir.resolve("storage/containers");
+    if (Files.isDirectory(containers)) {
+      try (var ids = Files.list(containers)) {
+        ids.forEach(c -> command.add("--exclude=" + c.resolve("lower")));
+      }
+    }
+    command.add(dir.toString());
+    Process du = new ProcessBuilder(command).redirectErrorStream(true).start();
     String out = new String(du.getInputStream().readAllBytes()).strip();
     assertThat(du.waitFor()).as("du: %s", out).isZero();
     return Long.parseLong(out.split("\\s+")[0]);
@@ -231,39 +244,13 @@ class SystemContainerIT {
 
   private static Path podConfig(String name, boolean annotated, String bootTimeout)
       throws IOException {
-    ObjectNode config = JSON.createObjectNode();
-    String uid = UUID.randomUUID().toString();
-    config
-        .putObject("metadata")
-        .put("name", name)
-        .put("namespace", "default")
-        .put("uid", uid)
-        .put("attempt", 0);
-    config.put("hostname", name);
-    config.put("log_directory", DAEMON.podLogs().resolve("default_" + name + "_" + uid).toString());
-    ObjectNode annotations = config.putObject("annotations");
+    Map<String, String> annotations = new java.util.HashMap<>();
     if (annotated) {
       annotations.put("spawnlet.io/system", "true");
     }
     if (!bootTimeout.isEmpty()) {
       annotations.put("spawnlet.io/boot-timeout", bootTimeout);
     }
-    return write("pod-" + name + ".json", config);
-  }
-
-  /** No command: the image's /sbin/init runs. */
-  private static Path containerConfig() throws IOException {
-    ObjectNode config = JSON.createObjectNode();
-    config.putObject("metadata").put("name", "os").put("attempt", 0);
-    config.putObject("image").put("image", IMAGE);
-    config.put("log_path", "os/0.log");
-    return write("container-" + UUID.randomUUID() + ".json", config);
-  }
-
-  private static Path write(String name, ObjectNode config) throws IOException {
-    Path dir = Files.createDirectories(DAEMON.base().resolve("system-configs"));
-    Path file = dir.resolve(name);
-    JSON.writeValue(file.toFile(), config);
-    return file;
+    return configs.pod(name, annotations, java.util.Optional.empty());
   }
 }

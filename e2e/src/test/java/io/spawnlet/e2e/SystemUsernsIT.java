@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -24,7 +26,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * namespace options are honoured (mode NODE, given mappings) and bad ones refused.
  */
 class SystemUsernsIT {
-  private static final String IMAGE = "docker.io/spawnlet/debian-systemd:bookworm";
+  private static final String IMAGE = SystemPodConfigs.IMAGE;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final long BASE = 1L << 20;
   private static final long SIZE = 65536;
@@ -32,11 +34,13 @@ class SystemUsernsIT {
   @RegisterExtension static final SpawnletDaemon DAEMON = SpawnletDaemon.create();
 
   private static Crictl crictl;
+  private static SystemPodConfigs configs;
   private final List<String> pods = new ArrayList<>();
 
   @BeforeAll
   static void importImage() {
     crictl = DAEMON.crictl();
+    configs = new SystemPodConfigs(DAEMON);
     DAEMON.importTestImage("debian-systemd", IMAGE);
   }
 
@@ -54,7 +58,7 @@ class SystemUsernsIT {
     String pod = crictl.runTrimmed("runp", "--runtime", "system", podConfig.toString());
     pods.add(pod);
     String os =
-        crictl.runTrimmed("create", pod, containerConfig().toString(), podConfig.toString());
+        crictl.runTrimmed("create", pod, configs.container().toString(), podConfig.toString());
     crictl.run("start", os); // returns once systemd said READY=1
     return new Booted(pod, os, podConfig);
   }
@@ -198,35 +202,6 @@ class SystemUsernsIT {
   }
 
   private static Path podConfig(String name, ObjectNode linux) throws IOException {
-    ObjectNode config = JSON.createObjectNode();
-    String uid = UUID.randomUUID().toString();
-    config
-        .putObject("metadata")
-        .put("name", name)
-        .put("namespace", "default")
-        .put("uid", uid)
-        .put("attempt", 0);
-    config.put("hostname", name);
-    config.put("log_directory", DAEMON.podLogs().resolve("default_" + name + "_" + uid).toString());
-    if (linux != null) {
-      config.set("linux", linux);
-    }
-    return write("pod-" + name + ".json", config);
-  }
-
-  /** No command: the image's /sbin/init runs. */
-  private static Path containerConfig() throws IOException {
-    ObjectNode config = JSON.createObjectNode();
-    config.putObject("metadata").put("name", "os").put("attempt", 0);
-    config.putObject("image").put("image", IMAGE);
-    config.put("log_path", "os/0.log");
-    return write("container-" + UUID.randomUUID() + ".json", config);
-  }
-
-  private static Path write(String name, ObjectNode config) throws IOException {
-    Path dir = Files.createDirectories(DAEMON.base().resolve("userns-configs"));
-    Path file = dir.resolve(name);
-    JSON.writeValue(file.toFile(), config);
-    return file;
+    return configs.pod(name, Map.of(), Optional.ofNullable(linux));
   }
 }

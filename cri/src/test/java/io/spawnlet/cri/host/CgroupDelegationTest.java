@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -21,18 +20,7 @@ class CgroupDelegationTest {
   @TempDir Path tmp;
 
   private CgroupHierarchies copy(String layout) throws Exception {
-    Path from = CgroupHierarchiesTest.fixture(layout);
-    try (Stream<Path> walk = Files.walk(from)) {
-      for (Path p : walk.toList()) {
-        Path to = tmp.resolve(from.relativize(p).toString());
-        if (Files.isDirectory(p)) {
-          Files.createDirectories(to);
-        } else {
-          Files.copy(p, to);
-        }
-      }
-    }
-    return CgroupHierarchies.detect(tmp.resolve("mountinfo"), tmp);
+    return CgroupHierarchiesTest.copyOf(layout, tmp);
   }
 
   @ParameterizedTest

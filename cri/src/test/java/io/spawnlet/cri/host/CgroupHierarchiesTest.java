@@ -15,6 +15,29 @@ class CgroupHierarchiesTest {
     return Path.of(CgroupHierarchiesTest.class.getResource("/cgroup/" + name).toURI());
   }
 
+  /**
+   * The fixture {@code name} copied under {@code dir} (plain directories and files standing in for
+   * cgroupfs), detected there, with every hierarchy root created.
+   */
+  static CgroupHierarchies copyOf(String name, Path dir) throws Exception {
+    Path from = fixture(name);
+    try (java.util.stream.Stream<Path> walk = java.nio.file.Files.walk(from)) {
+      for (Path p : walk.toList()) {
+        Path to = dir.resolve(from.relativize(p).toString());
+        if (java.nio.file.Files.isDirectory(p)) {
+          java.nio.file.Files.createDirectories(to);
+        } else {
+          java.nio.file.Files.copy(p, to);
+        }
+      }
+    }
+    CgroupHierarchies h = CgroupHierarchies.detect(dir.resolve("mountinfo"), dir);
+    for (Path root : h.roots()) {
+      java.nio.file.Files.createDirectories(root);
+    }
+    return h;
+  }
+
   @Test
   void pureV1WithCoMountedControllers() throws Exception {
     CgroupHierarchies h = CgroupHierarchies.detect(fixture("v1").resolve("mountinfo"), ROOT);

@@ -7,7 +7,6 @@ import io.spawnlet.cri.CriException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,22 +15,7 @@ class PodCgroupsTest {
   @TempDir Path tmp;
 
   private CgroupHierarchies copy(String layout) throws Exception {
-    Path from = CgroupHierarchiesTest.fixture(layout);
-    try (Stream<Path> walk = Files.walk(from)) {
-      for (Path p : walk.toList()) {
-        Path to = tmp.resolve(from.relativize(p).toString());
-        if (Files.isDirectory(p)) {
-          Files.createDirectories(to);
-        } else {
-          Files.copy(p, to);
-        }
-      }
-    }
-    CgroupHierarchies h = CgroupHierarchies.detect(tmp.resolve("mountinfo"), tmp);
-    for (Path root : h.roots()) {
-      Files.createDirectories(root);
-    }
-    return h;
+    return CgroupHierarchiesTest.copyOf(layout, tmp);
   }
 
   @Test
