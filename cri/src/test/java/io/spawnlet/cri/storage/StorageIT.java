@@ -146,6 +146,15 @@ class StorageIT {
     String c1 = newContainer();
     String plain = newContainer();
 
+    // the container's root must be able to reach its rootfs: a 0700 ancestor is refused
+    Files.setPosixFilePermissions(
+        tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    assertThatThrownBy(() -> rootfs.create(c1, lower, java.util.Optional.of(userns)))
+        .isInstanceOf(CriException.class)
+        .hasMessageContaining("directory " + tmp + " is not searchable by others");
+    Files.setPosixFilePermissions(
+        tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+
     Path m1 = rootfs.create(c1, lower, java.util.Optional.of(userns));
     Path m2 = rootfs.create(plain, lower);
     assertThat(rootfs.create(c1, lower, java.util.Optional.of(userns))).isEqualTo(m1);
