@@ -157,7 +157,7 @@ section() {
     "\`spawnlet.io/activation-ports: 80/tcp\`, idle timeout 1 s (cold wakes) or 0 (awake requests);" \
     "the client connects to the pod IP on spawnlet's bridge. Asleep again (poweroff by SIGRTMIN+3," \
     "state \`sleeping\` in the verbose PodSandboxStatus) before the next sample."
-  echo "- **systemd**: \`ip netns exec NS systemd-socket-activate -l 80 -- systemd-nspawn -b" \
+  echo "- **systemd**: \`nsenter --net=/run/netns/NS systemd-socket-activate -l 80 -- systemd-nspawn -b" \
     "--private-network --register=no --keep-unit\` on an overlay over the same unpacked image, in a" \
     "network namespace of the benchmark reached over a veth pair (the socket-activate process holds" \
     "\`[::]:80\` there, as spawnlet's holder does in the pod netns). After each wake nspawn powers the" \

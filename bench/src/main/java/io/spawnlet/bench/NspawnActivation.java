@@ -43,10 +43,11 @@ record NspawnActivation(String netns, String address, Path rootfs, Path log) {
   Listener listen(String machine) throws IOException, InterruptedException {
     List<String> command =
         List.of(
-            "ip",
-            "netns",
-            "exec",
-            netns,
+            // nsenter, not `ip netns exec`: that remounts /sys, hiding the cgroup mounts nspawn
+            // needs
+            "nsenter",
+            "--net=/run/netns/" + netns,
+            "--",
             "systemd-socket-activate",
             "-l",
             Integer.toString(HTTP_PORT),
@@ -96,7 +97,7 @@ record NspawnActivation(String netns, String address, Path rootfs, Path log) {
     }
   }
 
-  /** Whether {@code ip netns exec} has entered the namespace and exec'd socket-activate. */
+  /** Whether {@code nsenter} has entered the namespace and exec'd socket-activate. */
   private static boolean execed(long pid) {
     return read(Path.of("/proc/" + pid + "/comm"))
         .map(l -> !l.isEmpty() && l.getFirst().startsWith("systemd-socket"))
