@@ -2,7 +2,9 @@
  * A socket-activated test server: serves on the descriptors it is handed (sd_listen_fds
  * protocol: LISTEN_FDS descriptors from 3, LISTEN_PID naming this process), never on its own.
  * TCP: reads a request, answers "HTTP/1.0 200 OK" with a body naming the wake ("pid N") and
- * closes. UDP: answers every datagram with "pong " + the datagram. SIGTERM: exits 0.
+ * closes. UDP: answers every datagram with "pong " + the datagram. SIGTERM: writes "terminating"
+ * to stderr and exits 0, after STOP_DELAY_MS milliseconds (if set) in which it serves nothing: a
+ * slow power-off, during which connections must wait in the pod's accept queue.
  * Exits 3 when the activation environment is wrong, so that a test sees it as a crash.
  * Built static at test time: gcc -static -O2 -o listen-fds-server listen-fds-server.c
  */
@@ -17,8 +19,17 @@
 
 #define MAX_FDS 16
 
+#include <time.h>
+
+static long stop_delay_ms;
+
 static void on_term(int sig) {
   (void)sig;
+  static const char msg[] = "terminating\n";
+  ssize_t w = write(2, msg, sizeof msg - 1);
+  (void)w;
+  struct timespec delay = {stop_delay_ms / 1000, (stop_delay_ms % 1000) * 1000000L};
+  nanosleep(&delay, NULL); /* async-signal-safe */
   _exit(0);
 }
 
@@ -66,6 +77,7 @@ int main(void) {
   }
   fprintf(stderr, "serving %d activation sockets (%s)\n", count,
           getenv("LISTEN_FDNAMES") ? getenv("LISTEN_FDNAMES") : "");
+  stop_delay_ms = getenv("STOP_DELAY_MS") ? atol(getenv("STOP_DELAY_MS")) : 0;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_term;

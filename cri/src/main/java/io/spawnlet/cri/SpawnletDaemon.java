@@ -34,8 +34,10 @@ import io.spawnlet.cri.storage.ImageStore;
 import io.spawnlet.cri.storage.LayerStore;
 import io.spawnlet.cri.store.StateStore;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -130,7 +132,8 @@ public final class SpawnletDaemon implements AutoCloseable {
             creator,
             lifecycle,
             containerQueries,
-            sandboxQueries);
+            sandboxQueries,
+            cfg.metricsEndpoint());
 
     AtomicBoolean ready = new AtomicBoolean();
     CriServer server =
@@ -170,8 +173,8 @@ public final class SpawnletDaemon implements AutoCloseable {
 
   /**
    * Socket activation (io.spawnlet.cri.activation) joins the sandbox and container paths through
-   * their {@code useActivation} hooks; its metrics are served on {@code SPAWNLET_METRICS_ADDRESS}
-   * (host:port, default 127.0.0.1:9464, "off" for none).
+   * their {@code useActivation} hooks; its metrics are served on the configured {@code
+   * metricsAddress} (none for "off").
    */
   private static SocketActivation wireActivation(
       StateStore state,
@@ -185,7 +188,8 @@ public final class SpawnletDaemon implements AutoCloseable {
       ContainerCreator creator,
       ContainerLifecycle lifecycle,
       ContainerQueries containerQueries,
-      PodSandboxQueries sandboxQueries) {
+      PodSandboxQueries sandboxQueries,
+      Optional<InetSocketAddress> metricsEndpoint) {
     ActivationMetrics metrics = new ActivationMetrics();
     SocketActivation activation =
         new SocketActivation(
@@ -203,19 +207,16 @@ public final class SpawnletDaemon implements AutoCloseable {
     exits.useActivation(activation);
     containerQueries.useActivation(activation);
     sandboxQueries.useActivation(activation);
-    String address = System.getenv().getOrDefault("SPAWNLET_METRICS_ADDRESS", "127.0.0.1:9464");
-    if (!address.equals("off")) {
-      try {
-        int colon = address.lastIndexOf(':');
-        metrics.serve(
-            new java.net.InetSocketAddress(
-                address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))));
-        log.info("activation metrics on http://{}/metrics", address);
-      } catch (RuntimeException e) {
-        // Another daemon (a test's) may hold the port: metrics are not worth failing the start.
-        log.warn("no /metrics endpoint: {}", e.getMessage());
-      }
-    }
+    metricsEndpoint.ifPresent(
+        address -> {
+          try {
+            metrics.serve(address);
+            log.info("activation metrics on http://{}/metrics", address);
+          } catch (RuntimeException e) {
+            // Another daemon (a test's) may hold the port: metrics are not worth failing the start.
+            log.warn("no /metrics endpoint on {}: {}", address, e.getMessage());
+          }
+        });
     return activation;
   }
 

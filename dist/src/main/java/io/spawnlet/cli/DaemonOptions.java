@@ -8,6 +8,9 @@ import picocli.CommandLine.Option;
 
 /** The daemon's flags, shared by {@code spawnlet cri} and {@code spawnlet run}. */
 final class DaemonOptions {
+  /** The environment variable that set the metrics address before the flag and key existed. */
+  static final String METRICS_ADDRESS_ENV = "SPAWNLET_METRICS_ADDRESS";
+
   @Option(
       names = "--config",
       description = "YAML config file (default: ${DEFAULT-VALUE}).",
@@ -56,7 +59,16 @@ final class DaemonOptions {
               + " $XDG_RUNTIME_DIR/containers/auth.json is read too).")
   Path registryAuthFile;
 
-  /** The config file under these flags (flags win). */
+  @Option(
+      names = "--metrics-address",
+      description =
+          "HOST:PORT of socket activation's Prometheus /metrics, or off (default 127.0.0.1:9464;"
+              + " also SPAWNLET_METRICS_ADDRESS).")
+  String metricsAddress;
+
+  /**
+   * The config file under these flags (flags win, then SPAWNLET_METRICS_ADDRESS, then the file).
+   */
   DaemonConfig effective() throws IOException {
     DaemonConfig file = DaemonConfig.load(config);
     DaemonConfig flags =
@@ -73,7 +85,8 @@ final class DaemonOptions {
             null,
             logLevel,
             null,
-            registryAuthFile);
+            registryAuthFile,
+            metricsAddress != null ? metricsAddress : System.getenv(METRICS_ADDRESS_ENV));
     return file.overlay(flags);
   }
 }

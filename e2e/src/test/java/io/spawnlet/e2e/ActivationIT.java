@@ -102,6 +102,7 @@ class ActivationIT {
     long daemonPid = DAEMON.pid().orElseThrow();
     long fdsBefore = openFds(daemonPid);
     long mountsBefore = mountCount();
+    List<Path> cgroupsAsleep = HostLeftovers.cgroupsNaming(List.of(pod, ctr));
     long wakesBefore = activation(pod).path("wakes").asLong();
     List<Long> coldMicros = new ArrayList<>();
     List<Long> warmMicros = new ArrayList<>();
@@ -127,6 +128,8 @@ class ActivationIT {
         activation(pod).path("address").asText());
     assertThat(openFds(daemonPid)).isLessThanOrEqualTo(fdsBefore + 4);
     assertThat(mountCount()).isEqualTo(mountsBefore);
+    assertThat(HostLeftovers.cgroupsNaming(List.of(pod, ctr)))
+        .containsExactlyInAnyOrderElementsOf(cgroupsAsleep);
     assertThat(crictl.json("inspect", ctr).at("/status/state").asText())
         .isEqualTo("CONTAINER_RUNNING");
     assertThat(metrics())
@@ -175,6 +178,94 @@ class ActivationIT {
     await("holder " + holder + " gone")
         .atMost(SLOW)
         .until(() -> ProcessHandle.of(holder).map(p -> !p.isAlive()).orElse(true));
+  }
+
+  @Test
+  void aHostPortWakesASleepingPodThroughThePortmapChain() throws Exception {
+    int hostPort;
+    try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
+      hostPort = probe.getLocalPort();
+    }
+    String suffix = UUID.randomUUID().toString().substring(0, 8);
+    Path podConfig = configs.pod("act-hostport-" + suffix);
+    ObjectNode node = (ObjectNode) JSON.readTree(podConfig.toFile());
+    // No activation-ports annotation: the activation port is the mapping's container port.
+    node.putObject("annotations")
+        .put("spawnlet.io/activation", "socket")
+        .put("spawnlet.io/idle-timeout", "3s");
+    node.putArray("port_mappings")
+        .addObject()
+        .put("container_port", TCP_PORT)
+        .put("host_port", hostPort)
+        .put("host_ip", "127.0.0.1");
+    JSON.writeValue(podConfig.toFile(), node);
+    String pod = crictl.runTrimmed("runp", podConfig.toString());
+    String ctr =
+        crictl.runTrimmed(
+            "create", "--no-pull", pod, serverContainer().toString(), podConfig.toString());
+    crictl.run("start", ctr);
+    try {
+      assertThat(activation(pod).path("state").asText()).isEqualTo("sleeping");
+      assertThat(activation(pod).path("ports").toString()).contains(TCP_PORT + "/tcp");
+
+      // Host loopback → portmap DNAT → pod IP:8080, the holder's socket: the pod wakes and serves.
+      assertThat(request("127.0.0.1", hostPort)).startsWith("HTTP/1.0 200 OK");
+      assertThat(activation(pod).path("wakes").asLong()).isEqualTo(1);
+      awaitState(pod, "sleeping");
+      // And again after it slept: the mapping outlives the sleep.
+      assertThat(request("127.0.0.1", hostPort)).startsWith("HTTP/1.0 200 OK");
+      assertThat(activation(pod).path("wakes").asLong()).isEqualTo(2);
+    } finally {
+      crictl.run("stopp", pod);
+      crictl.run("rmp", pod);
+    }
+  }
+
+  @Test
+  void aBurstDuringPowerOffIsQueuedAndWakesThePodAgain() throws Exception {
+    String suffix = UUID.randomUUID().toString().substring(0, 8);
+    Path podConfig = activatedPod("act-poweroff-" + suffix);
+    ObjectNode node = (ObjectNode) JSON.readTree(podConfig.toFile());
+    ((ObjectNode) node.get("annotations"))
+        .put("spawnlet.io/idle-timeout", "2s")
+        .put("spawnlet.io/stop-timeout", "20s");
+    JSON.writeValue(podConfig.toFile(), node);
+    Path logFile = Path.of(node.path("log_directory").asText(), "server", "0.log");
+    // The server stops serving on SIGTERM and exits 3 s later: a slow power-off.
+    Path container = serverContainer();
+    ObjectNode ctrNode = (ObjectNode) JSON.readTree(container.toFile());
+    ((com.fasterxml.jackson.databind.node.ArrayNode) ctrNode.get("envs"))
+        .addObject()
+        .put("key", "STOP_DELAY_MS")
+        .put("value", "3000");
+    JSON.writeValue(container.toFile(), ctrNode);
+    String pod = crictl.runTrimmed("runp", podConfig.toString());
+    String ctr =
+        crictl.runTrimmed("create", "--no-pull", pod, container.toString(), podConfig.toString());
+    crictl.run("start", ctr);
+    try {
+      String ip = crictl.json("inspectp", pod).at("/status/network/ip").asText();
+      assertThat(request(ip)).startsWith("HTTP/1.0 200 OK");
+      long pid = containerPid(ctr);
+
+      // Idle timeout: the stop signal arrives; while the server takes its time to exit, 200
+      // connections arrive. None is refused or reset: they wait for the next wake.
+      await("SIGTERM to the server (its log says terminating)")
+          .atMost(SLOW)
+          .pollInterval(Duration.ofMillis(50))
+          .until(() -> Files.exists(logFile) && Files.readString(logFile).contains("terminating"));
+      assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive)).contains(true);
+      List<String> replies = concurrentRequests(ip, 200);
+      assertThat(replies).hasSize(200).allMatch(r -> r.startsWith("HTTP/1.0 200 OK"), "200 OK");
+      assertThat(activation(pod).path("wakes").asLong()).isEqualTo(2);
+      assertThat(containerPid(ctr)).isNotEqualTo(pid);
+      awaitState(pod, "sleeping");
+      assertThat(crictl.json("inspect", ctr).at("/status/state").asText())
+          .isEqualTo("CONTAINER_RUNNING");
+    } finally {
+      crictl.run("stopp", pod);
+      crictl.run("rmp", pod);
+    }
   }
 
   @Test

@@ -20,17 +20,31 @@ import runtime.v1.PortMapping;
  *   spawnlet.io/activation: socket            opt-in (any other value is an error)
  *   spawnlet.io/idle-timeout: 30s | 5m | 0    Go-style duration; default 5m; 0 = never sleep
  *   spawnlet.io/activation-ports: "8080/tcp,53/udp"   default: the pod's port_mappings
+ *   spawnlet.io/stop-timeout: 10s             grace between the stop signal and SIGKILL when
+ *                                             the pod goes to sleep
  * </pre>
  *
  * @param idleTimeout {@link Duration#ZERO} means the pod never goes back to sleep
+ * @param stopTimeout the pod's own grace period for going to sleep; empty: each container's {@code
+ *     io.kubernetes.pod.terminationGracePeriod} (what kubelet passes), else {@link
+ *     #DEFAULT_STOP_TIMEOUT}
  */
 public record ActivationSpec(
-    Duration idleTimeout, List<ActivationPort> ports, Map<Integer, Integer> proxies) {
+    Duration idleTimeout,
+    List<ActivationPort> ports,
+    Map<Integer, Integer> proxies,
+    Optional<Duration> stopTimeout) {
   public static final String ACTIVATION = "spawnlet.io/activation";
   public static final String IDLE_TIMEOUT = "spawnlet.io/idle-timeout";
   public static final String PORTS = "spawnlet.io/activation-ports";
   public static final String PROXY = "spawnlet.io/activation-proxy";
+  public static final String STOP_TIMEOUT = "spawnlet.io/stop-timeout";
+
+  /** The grace period kubelet puts into every container's annotations, in whole seconds. */
+  public static final String KUBELET_GRACE = "io.kubernetes.pod.terminationGracePeriod";
+
   static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(5);
+  static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(10);
 
   private static final Pattern DURATION_PART =
       Pattern.compile("(\\d+(?:\\.\\d+)?)(ns|us|µs|ms|s|m|h)");
@@ -53,7 +67,7 @@ public record ActivationSpec(
     Map<String, String> a = config.getAnnotationsMap();
     String mode = a.get(ACTIVATION);
     if (mode == null) {
-      for (String key : List.of(IDLE_TIMEOUT, PORTS, PROXY)) {
+      for (String key : List.of(IDLE_TIMEOUT, PORTS, PROXY, STOP_TIMEOUT)) {
         if (a.containsKey(key)) {
           throw CriException.invalid(
               "config.annotations[" + key + "]",
@@ -97,7 +111,29 @@ public record ActivationSpec(
               + PORTS
               + ": \"8080/tcp\"");
     }
-    return Optional.of(new ActivationSpec(idle, ports, proxies));
+    Optional<Duration> stop =
+        a.containsKey(STOP_TIMEOUT)
+            ? Optional.of(
+                parseDuration("config.annotations[" + STOP_TIMEOUT + "]", a.get(STOP_TIMEOUT)))
+            : Optional.empty();
+    return Optional.of(new ActivationSpec(idle, ports, proxies, stop));
+  }
+
+  /**
+   * How long a container of this pod gets between the stop signal and SIGKILL when the pod goes to
+   * sleep: the pod's {@code spawnlet.io/stop-timeout}, else the container's kubelet grace period
+   * annotation (seconds), else 10 s. A kubelet annotation that is not a number of seconds is
+   * ignored (kubelet's own, not the user's to fix).
+   */
+  public Duration stopTimeout(Map<String, String> containerAnnotations) {
+    if (stopTimeout.isPresent()) {
+      return stopTimeout.get();
+    }
+    String grace = containerAnnotations.get(KUBELET_GRACE);
+    if (grace != null && grace.strip().matches("\\d{1,9}")) {
+      return Duration.ofSeconds(Long.parseLong(grace.strip()));
+    }
+    return DEFAULT_STOP_TIMEOUT;
   }
 
   /** Go's time.ParseDuration for non-negative values: "300ms", "1.5h", "2h45m", "0". */

@@ -64,7 +64,6 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
 
   static final Duration POLL_ROUND = Duration.ofMillis(100);
   static final Duration IDLE_CHECK = Duration.ofMillis(500);
-  static final Duration STOP_GRACE = Duration.ofSeconds(10);
   static final Duration KILL_GRACE = Duration.ofSeconds(10);
   static final Duration WAKE_FAILURE_BACKOFF = Duration.ofSeconds(1);
   private static final int SIGKILL = 9;
@@ -558,8 +557,14 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
       if (!exit.isDone() && !signalQuietly(runtime, c.id(), signal)) {
         exit.complete(-1); // not running any more
       }
-      if (!await(exit, STOP_GRACE)) {
-        log.info("pod {}: container {} ignored signal {}: SIGKILL", pod.sandboxId, c.id(), signal);
+      Duration grace = pod.spec.stopTimeout(c.annotations());
+      if (!await(exit, grace)) {
+        log.info(
+            "pod {}: container {} ignored signal {} for {}: SIGKILL",
+            pod.sandboxId,
+            c.id(),
+            signal,
+            grace);
         signalQuietly(runtime, c.id(), SIGKILL);
         if (!await(exit, KILL_GRACE)) {
           log.warn("pod {}: no exit reported for {} after SIGKILL", pod.sandboxId, c.id());

@@ -7,11 +7,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.spawnlet.cri.oci.SystemContainerSpec;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The daemon's configuration: one YAML file ({@code /etc/spawnlet/config.yaml}), every key also a
@@ -32,9 +34,16 @@ public record DaemonConfig(
     @JsonProperty("conmon") Path conmon,
     @JsonProperty("logLevel") String logLevel,
     @JsonProperty("registries") Map<String, RegistryHostConfig> registries,
-    @JsonProperty("registryAuthFile") Path registryAuthFile) {
+    @JsonProperty("registryAuthFile") Path registryAuthFile,
+    @JsonProperty("metricsAddress") String metricsAddress) {
 
   public static final Path DEFAULT_CONFIG = Path.of("/etc/spawnlet/config.yaml");
+
+  /** Where socket activation's Prometheus {@code /metrics} is served unless configured. */
+  public static final String DEFAULT_METRICS_ADDRESS = "127.0.0.1:9464";
+
+  /** {@code metricsAddress} value that serves no metrics. */
+  public static final String METRICS_OFF = "off";
 
   public static DaemonConfig defaults() {
     Map<String, Path> runtimes = new LinkedHashMap<>();
@@ -55,7 +64,8 @@ public record DaemonConfig(
         Path.of("/usr/bin/conmon"),
         "info",
         Map.of(),
-        Path.of("/etc/spawnlet/auth.json"));
+        Path.of("/etc/spawnlet/auth.json"),
+        DEFAULT_METRICS_ADDRESS);
   }
 
   /** Reads {@code file} over the defaults: keys absent from the file keep their default. */
@@ -97,7 +107,41 @@ public record DaemonConfig(
         o.conmon != null ? o.conmon : conmon,
         o.logLevel != null ? o.logLevel : logLevel,
         o.registries != null ? mergedRegistries(o.registries) : registries,
-        o.registryAuthFile != null ? o.registryAuthFile : registryAuthFile);
+        o.registryAuthFile != null ? o.registryAuthFile : registryAuthFile,
+        o.metricsAddress != null ? o.metricsAddress : metricsAddress);
+  }
+
+  /**
+   * The {@code /metrics} endpoint: {@code metricsAddress} as HOST:PORT ({@code [::1]:9464} for
+   * IPv6), empty for {@code off}.
+   *
+   * @throws IllegalArgumentException naming the key when the value is neither
+   */
+  public Optional<InetSocketAddress> metricsEndpoint() {
+    String value = metricsAddress.strip();
+    if (value.equals(METRICS_OFF)) {
+      return Optional.empty();
+    }
+    int colon = value.lastIndexOf(':');
+    String host = colon > 0 ? value.substring(0, colon) : "";
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    int port = -1;
+    try {
+      port = colon > 0 ? Integer.parseInt(value.substring(colon + 1)) : -1;
+    } catch (NumberFormatException e) {
+      port = -1;
+    }
+    if (host.isEmpty() || port < 0 || port > 65535) {
+      throw new IllegalArgumentException(
+          "metricsAddress \""
+              + metricsAddress
+              + "\" is not HOST:PORT (e.g. 127.0.0.1:9464, [::1]:9464) or \"off\"; fix the"
+              + " config key metricsAddress, the flag --metrics-address or"
+              + " SPAWNLET_METRICS_ADDRESS");
+    }
+    return Optional.of(new InetSocketAddress(host, port));
   }
 
   private Map<String, Path> mergedRuntimes(Map<String, Path> more) {

@@ -114,6 +114,30 @@ class ActivationSpecTest {
         Map.of("spawnlet.io/activation", "socket", "spawnlet.io/activation-ports", "70000"),
         "spawnlet.io/activation-ports");
     assertInvalid(Map.of("spawnlet.io/idle-timeout", "5m"), "spawnlet.io/idle-timeout");
+    assertInvalid(
+        Map.of("spawnlet.io/activation", "socket", "spawnlet.io/stop-timeout", "soon"),
+        "spawnlet.io/stop-timeout");
+    assertInvalid(Map.of("spawnlet.io/stop-timeout", "30s"), "spawnlet.io/stop-timeout");
+  }
+
+  @Test
+  void theStopTimeoutIsTheAnnotationElseKubeletsGracePeriodElseTenSeconds() {
+    Map<String, String> kubelet = Map.of("io.kubernetes.pod.terminationGracePeriod", "45");
+    var annotated =
+        ActivationSpec.of(
+                pod(
+                    Map.of("spawnlet.io/activation", "socket", "spawnlet.io/stop-timeout", "2m"),
+                    port(80, Protocol.TCP)))
+            .orElseThrow();
+    assertThat(annotated.stopTimeout(kubelet)).isEqualTo(Duration.ofMinutes(2));
+
+    var plain =
+        ActivationSpec.of(pod(Map.of("spawnlet.io/activation", "socket"), port(80, Protocol.TCP)))
+            .orElseThrow();
+    assertThat(plain.stopTimeout(kubelet)).isEqualTo(Duration.ofSeconds(45));
+    assertThat(plain.stopTimeout(Map.of())).isEqualTo(Duration.ofSeconds(10));
+    assertThat(plain.stopTimeout(Map.of("io.kubernetes.pod.terminationGracePeriod", "x")))
+        .isEqualTo(Duration.ofSeconds(10));
   }
 
   @Test

@@ -1,0 +1,49 @@
+package io.spawnlet.cri.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DaemonConfigTest {
+  @TempDir Path dir;
+
+  @Test
+  void metricsAreServedOnLoopbackByDefault() {
+    assertThat(DaemonConfig.defaults().metricsEndpoint())
+        .contains(new InetSocketAddress("127.0.0.1", 9464));
+  }
+
+  @Test
+  void theMetricsAddressIsAConfigKeyThatAFlagOverrides() throws Exception {
+    Path file = dir.resolve("config.yaml");
+    Files.writeString(file, "metricsAddress: \"[::1]:9100\"\n");
+    DaemonConfig fromFile = DaemonConfig.load(file);
+    assertThat(fromFile.metricsEndpoint()).contains(new InetSocketAddress("::1", 9100));
+
+    DaemonConfig flag =
+        new DaemonConfig(
+            null, null, null, null, null, null, null, null, null, null, null, null, null, "off");
+    assertThat(fromFile.overlay(flag).metricsEndpoint()).isEmpty();
+  }
+
+  @Test
+  void anInvalidMetricsAddressNamesTheKey() {
+    for (String bad : new String[] {"9464", "localhost:", "host:99999", ":80", "on"}) {
+      DaemonConfig config =
+          DaemonConfig.defaults()
+              .overlay(
+                  new DaemonConfig(
+                      null, null, null, null, null, null, null, null, null, null, null, null, null,
+                      bad));
+      assertThatThrownBy(config::metricsEndpoint)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("metricsAddress")
+          .hasMessageContaining(bad);
+    }
+  }
+}
