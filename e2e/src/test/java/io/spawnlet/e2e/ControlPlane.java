@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * A real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler
@@ -133,24 +135,32 @@ public final class ControlPlane implements AutoCloseable {
 
   /** Where kubectl and the kube-* binaries are: spawnlet.k8sTools or SPAWNLET_K8S_TOOLS. */
   static Path k8sTools() {
+    return configuredK8sTools()
+        .filter(ControlPlane::holdsTools)
+        .orElseThrow(
+            () ->
+                new IllegalStateException(
+                    "no kube-apiserver/kubectl in spawnlet.k8sTools ("
+                        + configuredK8sTools().map(Path::toString).orElse("not set")
+                        + "): build them with scripts/k8s-tools.sh (scripts/test.sh does)"));
+  }
+
+  /** Whether the binaries are built, for suites that skip without them (as without crictl). */
+  public static boolean toolsBuilt() {
+    return configuredK8sTools().filter(ControlPlane::holdsTools).isPresent();
+  }
+
+  private static Optional<Path> configuredK8sTools() {
     String value = System.getProperty("spawnlet.k8sTools");
     if (value == null || value.isBlank()) {
       value = System.getenv("SPAWNLET_K8S_TOOLS");
     }
-    if (value == null || value.isBlank()) {
-      throw new IllegalStateException(
-          "spawnlet.k8sTools is not set: build the tools with scripts/k8s-tools.sh and pass"
-              + " -Dspawnlet.k8sTools=DIR (e2e/pom.xml defaults it to the cache)");
-    }
-    Path tools = Path.of(value);
-    if (!Files.isExecutable(tools.resolve("kube-apiserver"))
-        || !Files.isExecutable(tools.resolve("kubectl"))) {
-      throw new IllegalStateException(
-          "no kube-apiserver/kubectl in "
-              + tools
-              + " (spawnlet.k8sTools): build them with scripts/k8s-tools.sh");
-    }
-    return tools;
+    return value == null || value.isBlank() ? Optional.empty() : Optional.of(Path.of(value));
+  }
+
+  private static boolean holdsTools(Path dir) {
+    return Stream.of("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+        .allMatch(name -> Files.isExecutable(dir.resolve(name)));
   }
 
   private static ProcessResult script(String command, Path dir, Path tools, String... args) {

@@ -11,6 +11,7 @@ import java.util.Comparator;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -30,6 +31,9 @@ class ControlPlaneIT {
 
   @BeforeAll
   static void startControlPlane() throws IOException {
+    Assumptions.assumeTrue(
+        ControlPlane.toolsBuilt(),
+        "Kubernetes binaries not built: run scripts/k8s-tools.sh (scripts/test.sh does)");
     base = Files.createTempDirectory("spawnlet-k8s-e2e-");
     cluster = ControlPlane.start(base.resolve("cluster"));
   }
