@@ -238,6 +238,9 @@ class ControlPlaneIT {
                   .kubectlAs(second.nodeKubeconfig(), "auth", "whoami", "-o", whoami)
                   .requireSuccess())
           .isEqualTo("system:node:second-node");
+      Path another = second.nodeKubeconfig("another-node");
+      assertThat(second.kubectlAs(another, "auth", "whoami", "-o", whoami).requireSuccess())
+          .isEqualTo("system:node:another-node");
       String ns = unique("kept");
       second.kubectl("create", "namespace", ns).requireSuccess();
       assertThat(cluster.kubectl("get", "namespace", ns).stderr()).contains("NotFound");
