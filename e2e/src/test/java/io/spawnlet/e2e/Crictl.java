@@ -33,13 +33,7 @@ public final class Crictl {
 
     @Override
     public String toString() {
-      return String.join(" ", command)
-          + " -> exit code "
-          + exitCode
-          + "\n--- stdout:\n"
-          + stdout
-          + "\n--- stderr:\n"
-          + stderr;
+      return new ProcessResult(command, exitCode, stdout, stderr).toString();
     }
   }
 
