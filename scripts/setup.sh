@@ -4,7 +4,8 @@
 #   2. the JDK (newest >= 21) for the build;
 #   3. crictl and critest, built once from the cri-tools Go module into the cache;
 #   4. with `kubernetes` (test.sh; `scripts/setup.sh --kubernetes` alone): etcd and the Kubernetes
-#      control plane, kubectl and kubelet, built once from their Go modules (scripts/k8s-tools.sh).
+#      control plane, kubectl and kubelet, built once from their Go modules (scripts/k8s-tools.sh),
+#      and helm (scripts/helm-tool.sh).
 # Idempotent: every stage checks first and skips what is already there. Sourced by run.sh and
 # test.sh (then JAVA_HOME, SPAWNLET_CRICTL and SPAWNLET_CRITEST stay exported), or run alone.
 set -euo pipefail
@@ -14,6 +15,8 @@ SPAWNLET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$SPAWNLET_ROOT/scripts/lib/common.sh"
 # shellcheck source=k8s-tools.sh
 source "$SPAWNLET_ROOT/scripts/k8s-tools.sh"
+# shellcheck source=helm-tool.sh
+source "$SPAWNLET_ROOT/scripts/helm-tool.sh"
 
 CRI_TOOLS_VERSION=v1.34.0
 GO_TOOLS_DIR="$SPAWNLET_CACHE/go-tools"
@@ -149,6 +152,7 @@ setup_main() {
   stage "crictl + critest" build_cri_tools
   flock -u "$SETUP_LOCK"
   [[ ${1:-} != kubernetes ]] || stage "kubernetes tools" k8s_tools_main
+  [[ ${1:-} != kubernetes ]] || stage "helm" build_helm
 }
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then

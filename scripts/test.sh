@@ -24,7 +24,8 @@ maven_verify() {
     -Dspawnlet.critest="$SPAWNLET_CRITEST" \
     -Dspawnlet.testImages="$SPAWNLET_TEST_IMAGES" \
     -Dspawnlet.testRegistryStorage="$SPAWNLET_TEST_REGISTRY_STORAGE" \
-    -Dspawnlet.k8sTools="$SPAWNLET_K8S_TOOLS" -Dspawnlet.etcd="$SPAWNLET_ETCD") || {
+    -Dspawnlet.k8sTools="$SPAWNLET_K8S_TOOLS" -Dspawnlet.etcd="$SPAWNLET_ETCD" \
+    -Dspawnlet.helm="$SPAWNLET_HELM") || {
     MAVEN_RC=$?
     STAGE_FAILED=1
   }
