@@ -15,6 +15,7 @@ import io.spawnlet.cri.grpc.RuntimeServiceEndpoint;
 import io.spawnlet.cri.host.CgroupAccounting;
 import io.spawnlet.cri.host.CgroupHierarchies;
 import io.spawnlet.cri.host.NamespacePinner;
+import io.spawnlet.cri.host.NetnsConnections;
 import io.spawnlet.cri.host.PodCgroups;
 import io.spawnlet.cri.image.ImageResolver;
 import io.spawnlet.cri.image.Images;
@@ -32,6 +33,9 @@ import io.spawnlet.cri.storage.ContainerRootfs;
 import io.spawnlet.cri.storage.ImageStore;
 import io.spawnlet.cri.storage.LayerStore;
 import io.spawnlet.cri.store.StateStore;
+import io.spawnlet.cri.streaming.StreamTargets;
+import io.spawnlet.cri.streaming.StreamingServer;
+import io.spawnlet.cri.streaming.StreamingService;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.List;
@@ -55,12 +59,16 @@ public final class SpawnletDaemon implements AutoCloseable {
 
   private final SocketActivation activation;
 
+  private final StreamingServer streams;
+
   private SpawnletDaemon(
       CriServer server,
       RuntimeHandlers handlers,
       NamespacePinner pinner,
-      SocketActivation activation) {
+      SocketActivation activation,
+      StreamingServer streams) {
     this.activation = activation;
+    this.streams = streams;
     this.server = server;
     this.handlers = handlers;
     this.pinner = pinner;
@@ -130,6 +138,12 @@ public final class SpawnletDaemon implements AutoCloseable {
             containerQueries,
             sandboxQueries);
 
+    StreamingServer streams =
+        StreamingServer.start(
+            cfg.streamAddress(),
+            new StreamTargets(state, handlers, bundles, new NetnsConnections()));
+    log.info("streaming server on {}", streams.address());
+
     AtomicBoolean ready = new AtomicBoolean();
     CriServer server =
         CriServer.start(
@@ -144,7 +158,8 @@ public final class SpawnletDaemon implements AutoCloseable {
                     creator,
                     lifecycle,
                     containerQueries,
-                    events),
+                    events,
+                    new StreamingService(state, streams)),
                 new ImageServiceEndpoint(ready::get, images)));
     try {
       new StateRecovery(state, handlers, bundles, exits, pinner, teardown, activation).recover();
@@ -156,6 +171,7 @@ public final class SpawnletDaemon implements AutoCloseable {
                   exit.exitCode(),
                   exit.finishedAt().toEpochMilli() * 1_000_000L));
     } catch (RuntimeException e) {
+      streams.close();
       server.close();
       handlers.close();
       activation.close();
@@ -163,7 +179,7 @@ public final class SpawnletDaemon implements AutoCloseable {
     }
     ready.set(true);
     log.info("spawnlet ready in {} ms", (System.nanoTime() - t0) / 1_000_000);
-    return new SpawnletDaemon(server, handlers, pinner, activation);
+    return new SpawnletDaemon(server, handlers, pinner, activation, streams);
   }
 
   /**
@@ -226,6 +242,7 @@ public final class SpawnletDaemon implements AutoCloseable {
   public void close() {
     if (closed.compareAndSet(false, true)) {
       server.close();
+      streams.close();
       activation.close();
       handlers.close();
       pinner.releaseRootIfUnused();

@@ -56,6 +56,13 @@ final class DaemonOptions {
               + " $XDG_RUNTIME_DIR/containers/auth.json is read too).")
   Path registryAuthFile;
 
+  @Option(
+      names = "--stream-address",
+      description =
+          "host:port of the streaming server (exec/attach/port-forward URLs; default"
+              + " 127.0.0.1:0, a free port).")
+  String streamAddress;
+
   /** The config file under these flags (flags win). */
   DaemonConfig effective() throws IOException {
     DaemonConfig file = DaemonConfig.load(config);
@@ -73,7 +80,8 @@ final class DaemonOptions {
             null,
             logLevel,
             null,
-            registryAuthFile);
+            registryAuthFile,
+            streamAddress);
     return file.overlay(flags);
   }
 }

@@ -32,7 +32,8 @@ public record DaemonConfig(
     @JsonProperty("conmon") Path conmon,
     @JsonProperty("logLevel") String logLevel,
     @JsonProperty("registries") Map<String, RegistryHostConfig> registries,
-    @JsonProperty("registryAuthFile") Path registryAuthFile) {
+    @JsonProperty("registryAuthFile") Path registryAuthFile,
+    @JsonProperty("streamAddress") String streamAddress) {
 
   public static final Path DEFAULT_CONFIG = Path.of("/etc/spawnlet/config.yaml");
 
@@ -55,7 +56,9 @@ public record DaemonConfig(
         Path.of("/usr/bin/conmon"),
         "info",
         Map.of(),
-        Path.of("/etc/spawnlet/auth.json"));
+        Path.of("/etc/spawnlet/auth.json"),
+        // Like containerd's stream_server_address/port: loopback, any free port.
+        "127.0.0.1:0");
   }
 
   /** Reads {@code file} over the defaults: keys absent from the file keep their default. */
@@ -97,7 +100,8 @@ public record DaemonConfig(
         o.conmon != null ? o.conmon : conmon,
         o.logLevel != null ? o.logLevel : logLevel,
         o.registries != null ? mergedRegistries(o.registries) : registries,
-        o.registryAuthFile != null ? o.registryAuthFile : registryAuthFile);
+        o.registryAuthFile != null ? o.registryAuthFile : registryAuthFile,
+        o.streamAddress != null ? o.streamAddress : streamAddress);
   }
 
   private Map<String, Path> mergedRuntimes(Map<String, Path> more) {
