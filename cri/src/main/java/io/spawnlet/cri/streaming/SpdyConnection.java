@@ -119,7 +119,11 @@ final class SpdyConnection extends SimpleChannelInboundHandler<SpdyFrame> {
       case SpdySynStreamFrame syn -> {
         Stream s = new Stream(syn.streamId(), syn.headers());
         streams.put(syn.streamId(), s);
-        ctx.writeAndFlush(new DefaultSpdySynReplyFrame(syn.streamId()));
+        // A reply with no headers would be encoded as an empty header block, which Go's SPDY
+        // framer cannot inflate (it fails the whole session): echo the stream type instead.
+        DefaultSpdySynReplyFrame reply = new DefaultSpdySynReplyFrame(syn.streamId());
+        reply.headers().set("streamtype", s.header("streamtype"));
+        ctx.writeAndFlush(reply);
         listener.stream(s);
         if (syn.isLast()) {
           ended(s);
@@ -191,6 +195,7 @@ final class SpdyConnection extends SimpleChannelInboundHandler<SpdyFrame> {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    org.slf4j.LoggerFactory.getLogger(SpdyConnection.class).debug("spdy failure", cause);
     ctx.close();
   }
 }
