@@ -3,6 +3,9 @@ package io.spawnlet.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -31,6 +34,7 @@ import runtime.v1.ExecRequest;
 class StreamingIT {
   private static final String IMAGE = "docker.io/library/busybox:latest";
   private static final Duration SLOW = Duration.ofSeconds(60);
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   @RegisterExtension static final SpawnletDaemon DAEMON = SpawnletDaemon.create();
 
@@ -123,13 +127,61 @@ class StreamingIT {
 
   @Test
   void portForwardCarriesHttp() throws Exception {
+    assertThat(throughPortForward(pod, 8080, 3))
+        .allSatisfy(body -> assertThat(body).contains(marker));
+  }
+
+  @Test
+  void portForwardWakesASleepingSocketActivatedPod() throws Exception {
+    String suffix = UUID.randomUUID().toString().substring(0, 8);
+    String sleepyMarker = "woken-" + suffix;
+    Path sleepyConfig = configs.pod("sleepy-" + suffix);
+    ObjectNode node = (ObjectNode) JSON.readTree(sleepyConfig.toFile());
+    node.putObject("annotations")
+        .put("spawnlet.io/activation", "socket")
+        .put("spawnlet.io/idle-timeout", "3s")
+        .put("spawnlet.io/activation-proxy", "80=8080");
+    JSON.writeValue(sleepyConfig.toFile(), node);
+    String sleepy = crictl.runTrimmed("runp", sleepyConfig.toString());
+    try {
+      Path httpd =
+          configs.container(
+              "httpd",
+              IMAGE,
+              List.of(
+                  "sh",
+                  "-c",
+                  "mkdir -p /www && echo "
+                      + sleepyMarker
+                      + " > /www/index.html && exec httpd -f -p 8080 -h /www"));
+      String ctr =
+          crictl.runTrimmed(
+              "create", "--no-pull", sleepy, httpd.toString(), sleepyConfig.toString());
+      crictl.run("start", ctr);
+      assertThat(activationState(sleepy)).isEqualTo("sleeping");
+      assertThat(throughPortForward(sleepy, 80, 1))
+          .allSatisfy(body -> assertThat(body).contains(sleepyMarker));
+    } finally {
+      crictl.tryRun("stopp", sleepy);
+      crictl.tryRun("rmp", sleepy);
+    }
+  }
+
+  private static String activationState(String pod) throws IOException {
+    JsonNode info = crictl.json("inspectp", pod).at("/info/activation");
+    return (info.isTextual() ? JSON.readTree(info.asText()) : info).path("state").asText();
+  }
+
+  /** The bodies of {@code requests} HTTP GETs through {@code crictl port-forward POD PORT}. */
+  private static List<String> throughPortForward(String pod, int port, int requests)
+      throws Exception {
     int local;
     try (ServerSocket s = new ServerSocket(0)) {
       local = s.getLocalPort();
     }
     Path log = Files.createTempFile(DAEMON.base(), "port-forward", ".log");
     Process forward =
-        new ProcessBuilder(crictl.command("port-forward", pod, local + ":8080"))
+        new ProcessBuilder(crictl.command("port-forward", pod, local + ":" + port))
             .redirectErrorStream(true)
             .redirectOutput(log.toFile())
             .start();
@@ -137,10 +189,13 @@ class StreamingIT {
       await("crictl port-forward listening")
           .atMost(SLOW)
           .until(() -> Files.readString(log).contains("Forwarding from"));
-      for (int i = 0; i < 3; i++) {
-        Run curl = run(List.of("curl", "-sS", "-m", "20", "http://127.0.0.1:" + local + "/"), "");
-        assertThat(curl.output()).as(Files.readString(log)).contains(marker);
+      List<String> bodies = new java.util.ArrayList<>();
+      for (int i = 0; i < requests; i++) {
+        Run curl = run(List.of("curl", "-sS", "-m", "30", "http://127.0.0.1:" + local + "/"), "");
+        assertThat(curl.exitCode()).as(curl.output() + Files.readString(log)).isZero();
+        bodies.add(curl.output());
       }
+      return bodies;
     } finally {
       forward.destroy();
       forward.waitFor(10, TimeUnit.SECONDS);

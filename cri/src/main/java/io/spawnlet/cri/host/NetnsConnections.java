@@ -1,6 +1,5 @@
 package io.spawnlet.cri.host;
 
-import io.spawnlet.cri.CriException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -31,60 +30,28 @@ public final class NetnsConnections {
     }
   }
 
-  /** Runs switched: setns and the channel's socket() only (see {@link NamespaceSwitchThread}). */
-  private static final class OpenJob extends NamespaceSwitchThread.Job<SocketChannel> {
-    private final Path netns;
-
+  /** Runs switched: the channel's socket() only (see {@link NamespaceSwitchThread}). */
+  private static final class OpenJob extends NetnsJob<SocketChannel> {
     OpenJob(Path netns) {
-      this.netns = netns;
+      super(netns);
     }
 
     @Override
-    public SocketChannel get() {
-      int home = Syscalls.openReadOnly("/proc/thread-self/ns/net");
-      int target;
+    SocketChannel inside() {
       try {
-        target = Syscalls.openReadOnly(netns.toString());
-      } catch (RuntimeException e) {
-        Syscalls.close(home);
-        throw e;
-      }
-      SocketChannel channel = null;
-      RuntimeException failure = null;
-      try {
-        Syscalls.setns(target, Syscalls.CLONE_NEWNET);
-        channel = SocketChannel.open(StandardProtocolFamily.INET);
+        return SocketChannel.open(StandardProtocolFamily.INET);
       } catch (IOException e) {
-        failure = new UncheckedIOException("cannot open a socket in " + netns, e);
-      } catch (RuntimeException e) {
-        failure = e;
-      } finally {
-        try {
-          Syscalls.setns(home, Syscalls.CLONE_NEWNET);
-        } catch (RuntimeException e) {
-          poison();
-          RuntimeException back =
-              CriException.internal(
-                  "cannot return the connecting thread to the host network namespace", e);
-          if (failure != null) {
-            back.addSuppressed(failure);
-          }
-          failure = back;
-        }
-        Syscalls.close(home);
-        Syscalls.close(target);
+        throw new UncheckedIOException("cannot open a socket in a pod's network namespace", e);
       }
-      if (failure != null) {
-        if (channel != null) {
-          try {
-            channel.close();
-          } catch (IOException e) {
-            failure.addSuppressed(e);
-          }
-        }
-        throw failure;
+    }
+
+    @Override
+    void discard(SocketChannel made) {
+      try {
+        made.close();
+      } catch (IOException e) {
+        // closing
       }
-      return channel;
     }
   }
 }
