@@ -15,6 +15,7 @@ import io.spawnlet.cri.grpc.RuntimeServiceEndpoint;
 import io.spawnlet.cri.host.CgroupAccounting;
 import io.spawnlet.cri.host.CgroupHierarchies;
 import io.spawnlet.cri.host.NamespacePinner;
+import io.spawnlet.cri.host.NetnsConnections;
 import io.spawnlet.cri.host.PodCgroups;
 import io.spawnlet.cri.image.ImageResolver;
 import io.spawnlet.cri.image.Images;
@@ -33,6 +34,9 @@ import io.spawnlet.cri.storage.ContainerRootfs;
 import io.spawnlet.cri.storage.ImageStore;
 import io.spawnlet.cri.storage.LayerStore;
 import io.spawnlet.cri.store.StateStore;
+import io.spawnlet.cri.streaming.StreamTargets;
+import io.spawnlet.cri.streaming.StreamingServer;
+import io.spawnlet.cri.streaming.StreamingService;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -58,12 +62,16 @@ public final class SpawnletDaemon implements AutoCloseable {
 
   private final SocketActivation activation;
 
+  private final StreamingServer streams;
+
   private SpawnletDaemon(
       CriServer server,
       RuntimeHandlers handlers,
       NamespacePinner pinner,
-      SocketActivation activation) {
+      SocketActivation activation,
+      StreamingServer streams) {
     this.activation = activation;
+    this.streams = streams;
     this.server = server;
     this.handlers = handlers;
     this.pinner = pinner;
@@ -135,6 +143,12 @@ public final class SpawnletDaemon implements AutoCloseable {
             sandboxQueries,
             cfg.metricsEndpoint());
 
+    StreamingServer streams =
+        StreamingServer.start(
+            cfg.streamAddress(),
+            new StreamTargets(state, handlers, bundles, new NetnsConnections()));
+    log.info("streaming server on {}", streams.address());
+
     AtomicBoolean ready = new AtomicBoolean();
     CriServer server =
         CriServer.start(
@@ -149,7 +163,8 @@ public final class SpawnletDaemon implements AutoCloseable {
                     creator,
                     lifecycle,
                     containerQueries,
-                    events),
+                    events,
+                    new StreamingService(state, streams)),
                 new ImageServiceEndpoint(ready::get, images)));
     try {
       new StateRecovery(state, handlers, bundles, exits, pinner, teardown, activation).recover();
@@ -161,6 +176,7 @@ public final class SpawnletDaemon implements AutoCloseable {
                   exit.exitCode(),
                   exit.finishedAt().toEpochMilli() * 1_000_000L));
     } catch (RuntimeException e) {
+      streams.close();
       server.close();
       handlers.close();
       activation.close();
@@ -168,7 +184,7 @@ public final class SpawnletDaemon implements AutoCloseable {
     }
     ready.set(true);
     log.info("spawnlet ready in {} ms", (System.nanoTime() - t0) / 1_000_000);
-    return new SpawnletDaemon(server, handlers, pinner, activation);
+    return new SpawnletDaemon(server, handlers, pinner, activation, streams);
   }
 
   /**
@@ -229,6 +245,7 @@ public final class SpawnletDaemon implements AutoCloseable {
   public void close() {
     if (closed.compareAndSet(false, true)) {
       server.close();
+      streams.close();
       activation.close();
       handlers.close();
       pinner.releaseRootIfUnused();

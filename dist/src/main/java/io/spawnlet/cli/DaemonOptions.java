@@ -66,6 +66,13 @@ final class DaemonOptions {
               + " also SPAWNLET_METRICS_ADDRESS).")
   String metricsAddress;
 
+  @Option(
+      names = "--stream-address",
+      description =
+          "host:port of the streaming server (exec/attach/port-forward URLs; default"
+              + " 127.0.0.1:0, a free port).")
+  String streamAddress;
+
   /**
    * The config file under these flags (flags win, then SPAWNLET_METRICS_ADDRESS, then the file).
    */
@@ -86,7 +93,8 @@ final class DaemonOptions {
             logLevel,
             null,
             registryAuthFile,
-            metricsAddress != null ? metricsAddress : System.getenv(METRICS_ADDRESS_ENV));
+            metricsAddress != null ? metricsAddress : System.getenv(METRICS_ADDRESS_ENV),
+            streamAddress);
     return file.overlay(flags);
   }
 }

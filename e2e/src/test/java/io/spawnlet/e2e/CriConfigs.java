@@ -58,6 +58,17 @@ final class CriConfigs {
     return write("container-" + UUID.randomUUID() + ".json", config);
   }
 
+  /** Like {@link #container} with stdin kept open (closed at the first client's end), a tty. */
+  Path interactive(String name, String image, List<String> command, boolean tty) {
+    try {
+      ObjectNode config = (ObjectNode) JSON.readTree(container(name, image, command).toFile());
+      config.put("stdin", true).put("stdin_once", true).put("tty", tty);
+      return write("container-" + UUID.randomUUID() + ".json", config);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write a CRI config in " + dir, e);
+    }
+  }
+
   private Path write(String fileName, ObjectNode config) {
     try {
       Files.createDirectories(dir);

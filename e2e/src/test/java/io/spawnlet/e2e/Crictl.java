@@ -94,6 +94,12 @@ public final class Crictl {
 
   /** Runs crictl whatever its exit code (for the calls that are meant to fail). */
   public Result tryRun(String... args) {
+    List<String> command = command(args);
+    return tryRun(command);
+  }
+
+  /** The full argv of crictl with {@code args}, for callers that run it their own way. */
+  public List<String> command(String... args) {
     List<String> command = new ArrayList<>();
     command.add(binary.toString());
     command.add("--config");
@@ -103,6 +109,10 @@ public final class Crictl {
     command.add("--image-endpoint");
     command.add(endpoint());
     command.addAll(List.of(args));
+    return command;
+  }
+
+  private Result tryRun(List<String> command) {
     ProcessResult run = ProcessResult.run(command, Map.of(), scratch, CALL_TIMEOUT);
     return new Result(run.command(), run.exitCode(), run.stdout(), run.stderr());
   }

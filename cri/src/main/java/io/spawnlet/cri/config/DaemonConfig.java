@@ -35,7 +35,8 @@ public record DaemonConfig(
     @JsonProperty("logLevel") String logLevel,
     @JsonProperty("registries") Map<String, RegistryHostConfig> registries,
     @JsonProperty("registryAuthFile") Path registryAuthFile,
-    @JsonProperty("metricsAddress") String metricsAddress) {
+    @JsonProperty("metricsAddress") String metricsAddress,
+    @JsonProperty("streamAddress") String streamAddress) {
 
   public static final Path DEFAULT_CONFIG = Path.of("/etc/spawnlet/config.yaml");
 
@@ -65,7 +66,9 @@ public record DaemonConfig(
         "info",
         Map.of(),
         Path.of("/etc/spawnlet/auth.json"),
-        DEFAULT_METRICS_ADDRESS);
+        DEFAULT_METRICS_ADDRESS,
+        // Like containerd's stream_server_address/port: loopback, any free port.
+        "127.0.0.1:0");
   }
 
   /** Reads {@code file} over the defaults: keys absent from the file keep their default. */
@@ -108,7 +111,8 @@ public record DaemonConfig(
         o.logLevel != null ? o.logLevel : logLevel,
         o.registries != null ? mergedRegistries(o.registries) : registries,
         o.registryAuthFile != null ? o.registryAuthFile : registryAuthFile,
-        o.metricsAddress != null ? o.metricsAddress : metricsAddress);
+        o.metricsAddress != null ? o.metricsAddress : metricsAddress,
+        o.streamAddress != null ? o.streamAddress : streamAddress);
   }
 
   /**

@@ -91,6 +91,11 @@ public final class ContainerBundles {
     return boot;
   }
 
+  /** The OCI bundle of container {@code id} (conmon's attach socket and control FIFO are there). */
+  public Path bundleDir(String id) {
+    return bundle(id);
+  }
+
   Path bundle(String id) {
     return containersRoot.resolve(id).resolve("bundle");
   }

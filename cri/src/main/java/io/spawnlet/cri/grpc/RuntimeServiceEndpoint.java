@@ -10,6 +10,7 @@ import io.spawnlet.cri.info.RuntimeInfo;
 import io.spawnlet.cri.sandbox.PodSandboxQueries;
 import io.spawnlet.cri.sandbox.PodSandboxRunner;
 import io.spawnlet.cri.sandbox.PodSandboxTeardown;
+import io.spawnlet.cri.streaming.StreamingService;
 import runtime.v1.*;
 
 /** CRI RuntimeService: each RPC delegates to the class that owns its operation family. */
@@ -23,6 +24,7 @@ public final class RuntimeServiceEndpoint extends RuntimeServiceGrpc.RuntimeServ
   private final ContainerLifecycle containers;
   private final ContainerQueries containerQueries;
   private final ContainerEvents events;
+  private final StreamingService streaming;
 
   public RuntimeServiceEndpoint(
       java.util.function.BooleanSupplier ready,
@@ -33,7 +35,8 @@ public final class RuntimeServiceEndpoint extends RuntimeServiceGrpc.RuntimeServ
       ContainerCreator containerCreator,
       ContainerLifecycle containers,
       ContainerQueries containerQueries,
-      ContainerEvents events) {
+      ContainerEvents events,
+      StreamingService streaming) {
     this.rpc = new RpcCalls(ready);
     this.info = info;
     this.sandboxRunner = sandboxRunner;
@@ -43,6 +46,7 @@ public final class RuntimeServiceEndpoint extends RuntimeServiceGrpc.RuntimeServ
     this.containers = containers;
     this.containerQueries = containerQueries;
     this.events = events;
+    this.streaming = streaming;
   }
 
   @Override
@@ -197,17 +201,17 @@ public final class RuntimeServiceEndpoint extends RuntimeServiceGrpc.RuntimeServ
 
   @Override
   public void exec(ExecRequest req, StreamObserver<ExecResponse> out) {
-    unimplemented("Exec (streaming server)", out);
+    rpc.unary("Exec", req, out, () -> streaming.exec(req));
   }
 
   @Override
   public void attach(AttachRequest req, StreamObserver<AttachResponse> out) {
-    unimplemented("Attach (streaming server)", out);
+    rpc.unary("Attach", req, out, () -> streaming.attach(req));
   }
 
   @Override
   public void portForward(PortForwardRequest req, StreamObserver<PortForwardResponse> out) {
-    unimplemented("PortForward (streaming server)", out);
+    rpc.unary("PortForward", req, out, () -> streaming.portForward(req));
   }
 
   @Override

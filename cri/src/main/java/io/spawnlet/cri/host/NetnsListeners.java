@@ -1,6 +1,5 @@
 package io.spawnlet.cri.host;
 
-import io.spawnlet.cri.CriException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,60 +31,35 @@ public final class NetnsListeners {
   }
 
   /** Runs switched: raw system calls and file reads only (see {@link NamespaceSwitchThread}). */
-  private static final class OpenJob extends NamespaceSwitchThread.Job<Opened> {
-    private final Path netns;
+  private static final class OpenJob extends NetnsJob<Opened> {
     private final List<Listen> listens;
     private final int backlog;
 
     OpenJob(Path netns, List<Listen> listens, int backlog) {
-      this.netns = netns;
+      super(netns);
       this.listens = listens;
       this.backlog = backlog;
     }
 
     @Override
-    public Opened get() {
-      int home = Syscalls.openReadOnly("/proc/thread-self/ns/net");
-      int target;
-      try {
-        target = Syscalls.openReadOnly(netns.toString());
-      } catch (RuntimeException e) {
-        Syscalls.close(home);
-        throw e;
-      }
+    Opened inside() {
       List<Integer> fds = new ArrayList<>();
-      boolean dualStack = false;
-      RuntimeException failure = null;
       try {
-        Syscalls.setns(target, Syscalls.CLONE_NEWNET);
-        dualStack = hasIpv6();
+        boolean dualStack = hasIpv6();
         int family = dualStack ? Syscalls.AF_INET6 : Syscalls.AF_INET;
         for (Listen l : listens) {
           fds.add(Syscalls.listeningSocket(family, l.type(), l.port(), backlog));
         }
+        return new Opened(List.copyOf(fds), dualStack);
       } catch (RuntimeException e) {
-        failure = e;
-      } finally {
-        try {
-          Syscalls.setns(home, Syscalls.CLONE_NEWNET);
-        } catch (RuntimeException e) {
-          poison();
-          RuntimeException back =
-              CriException.internal(
-                  "cannot return the socket-opening thread to the host network namespace", e);
-          if (failure != null) {
-            back.addSuppressed(failure);
-          }
-          failure = back;
-        }
-        Syscalls.close(home);
-        Syscalls.close(target);
-      }
-      if (failure != null) {
         fds.forEach(Syscalls::close);
-        throw failure;
+        throw e;
       }
-      return new Opened(List.copyOf(fds), dualStack);
+    }
+
+    @Override
+    void discard(Opened made) {
+      made.fds().forEach(Syscalls::close);
     }
 
     /** IPv6 is enabled in this netns when its loopback has an IPv6 address. */

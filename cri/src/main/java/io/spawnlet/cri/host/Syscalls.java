@@ -158,6 +158,15 @@ public final class Syscalls {
 
     @SaveError
     int shutdown(int fd, int how);
+
+    @SaveError
+    int connect(int fd, byte[] address, int length);
+
+    @SaveError
+    long recvmsg(int fd, jnr.ffi.Pointer msg, int flags);
+
+    @SaveError
+    int ioctl(int fd, long request, short[] arg);
   }
 
   private static final LibC LIBC =
@@ -529,6 +538,11 @@ public final class Syscalls {
     LIBC.shutdown(fd, 2); // SHUT_RDWR
   }
 
+  /** Shuts the sending direction of a connected socket down: the peer reads end of file. */
+  public static void shutdownWrite(int fd) {
+    LIBC.shutdown(fd, 1); // SHUT_WR
+  }
+
   /** Accepts a connection on a listening socket (close-on-exec); blocks if none is queued. */
   public static int accept(int fd) {
     while (true) {
@@ -568,6 +582,145 @@ public final class Syscalls {
       }
     }
     return ready;
+  }
+
+  public static final int AF_UNIX = 1;
+  public static final int SOCK_SEQPACKET = 5;
+  private static final int SOL_SOCKET_LEVEL = 1;
+  private static final int SCM_RIGHTS = 1;
+  private static final long TIOCSWINSZ = 0x5414;
+  public static final int EIO = 5;
+
+  /** A {@code struct sockaddr_un} for {@code path} (at most 107 bytes: the kernel's limit). */
+  private static byte[] unixAddress(String path) {
+    byte[] name = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    if (name.length > 107) {
+      throw new SyscallException(
+          "unix socket path too long (" + name.length + " > 107): " + path, Errno.EINVAL);
+    }
+    byte[] address = new byte[110];
+    java.nio.ByteBuffer.wrap(address, 0, 2)
+        .order(java.nio.ByteOrder.nativeOrder())
+        .putShort((short) AF_UNIX);
+    System.arraycopy(name, 0, address, 2, name.length);
+    return address;
+  }
+
+  /**
+   * A close-on-exec unix socket of {@code type} ({@link #SOCK_STREAM}, {@link #SOCK_SEQPACKET})
+   * bound to {@code path} and listening. Returns the descriptor; closes it on failure.
+   */
+  public static int listeningUnixSocket(String path, int type) {
+    int fd = LIBC.socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      throw new SyscallException("socket(AF_UNIX) for " + path, RUNTIME.getLastError());
+    }
+    try {
+      byte[] address = unixAddress(path);
+      check(LIBC.bind(fd, address, address.length), "bind(" + path + ")");
+      check(LIBC.listen(fd, 4), "listen(" + path + ")");
+      return fd;
+    } catch (RuntimeException e) {
+      LIBC.close(fd);
+      throw e;
+    }
+  }
+
+  /** A close-on-exec unix socket of {@code type} connected to {@code path}. */
+  public static int connectUnix(String path, int type) {
+    int fd = LIBC.socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      throw new SyscallException("socket(AF_UNIX) for " + path, RUNTIME.getLastError());
+    }
+    try {
+      byte[] address = unixAddress(path);
+      check(LIBC.connect(fd, address, address.length), "connect(" + path + ")");
+      return fd;
+    } catch (RuntimeException e) {
+      LIBC.close(fd);
+      throw e;
+    }
+  }
+
+  /**
+   * Receives one message on a connected unix socket and returns the first descriptor passed with it
+   * (SCM_RIGHTS), as crun and runc hand over a terminal's master on their {@code --console-socket};
+   * empty if the message carried none. Extra descriptors in the same message are closed.
+   */
+  public static java.util.Optional<Integer> receiveFd(int socketFd) {
+    // struct msghdr (56 bytes on LP64): name, namelen, iov, iovlen, control, controllen, flags;
+    // one iovec (16 bytes) over a 4 KiB payload; a control buffer for up to 8 descriptors.
+    jnr.ffi.Pointer payload = jnr.ffi.Memory.allocateDirect(RUNTIME, 4096);
+    jnr.ffi.Pointer iov = jnr.ffi.Memory.allocateDirect(RUNTIME, 16);
+    jnr.ffi.Pointer control = jnr.ffi.Memory.allocateDirect(RUNTIME, 64);
+    jnr.ffi.Pointer msg = jnr.ffi.Memory.allocateDirect(RUNTIME, 56);
+    iov.putAddress(0, payload.address());
+    iov.putLong(8, 4096);
+    msg.putAddress(0, 0L);
+    msg.putInt(8, 0);
+    msg.putAddress(16, iov.address());
+    msg.putLong(24, 1);
+    msg.putAddress(32, control.address());
+    msg.putLong(40, 64);
+    msg.putInt(48, 0);
+    while (true) {
+      long n = LIBC.recvmsg(socketFd, msg, O_CLOEXEC); // MSG_CMSG_CLOEXEC has O_CLOEXEC's value
+      if (n >= 0) {
+        break;
+      }
+      int errno = RUNTIME.getLastError();
+      if (errno != Errno.EINTR) {
+        throw new SyscallException("recvmsg(" + socketFd + ")", errno);
+      }
+    }
+    long controlLength = msg.getLong(40);
+    // struct cmsghdr: size_t len, int level, int type, then the descriptors.
+    if (controlLength < 20
+        || control.getInt(8) != SOL_SOCKET_LEVEL
+        || control.getInt(12) != SCM_RIGHTS) {
+      return java.util.Optional.empty();
+    }
+    int count = (int) ((control.getLong(0) - 16) / 4);
+    for (int i = 1; i < count; i++) {
+      LIBC.close(control.getInt(16 + 4L * i));
+    }
+    return count < 1 ? java.util.Optional.empty() : java.util.Optional.of(control.getInt(16));
+  }
+
+  /** Sets the window size of the terminal {@code fd} (TIOCSWINSZ): its processes get SIGWINCH. */
+  public static void setWindowSize(int fd, int rows, int columns) {
+    short[] winsize = {(short) rows, (short) columns, 0, 0};
+    check(LIBC.ioctl(fd, TIOCSWINSZ, winsize), "ioctl(" + fd + ", TIOCSWINSZ)");
+  }
+
+  /**
+   * Reads like {@link #read} but returns -1 (end) for EIO, what a pty master gives once hung up.
+   */
+  public static int readTerminal(int fd, byte[] buf) {
+    while (true) {
+      long n = LIBC.read(fd, buf, buf.length);
+      if (n >= 0) {
+        return (int) n;
+      }
+      int errno = RUNTIME.getLastError();
+      if (errno == EIO) {
+        return -1;
+      }
+      if (errno != Errno.EINTR) {
+        throw new SyscallException("read(" + fd + ")", errno);
+      }
+    }
+  }
+
+  /**
+   * Writes {@code length} bytes of {@code data} from {@code offset}; retries EINTR/short writes.
+   */
+  public static void write(int fd, byte[] data, int offset, int length) {
+    write(
+        fd,
+        offset == 0 && length == data.length
+            ? data
+            : java.util.Arrays.copyOfRange(data, offset, offset + length));
   }
 
   private static void check(int rc, String call) {

@@ -205,6 +205,17 @@ public final class OciRuntime {
     }
   }
 
+  /**
+   * Starts {@code cmd} in container {@code id} for a streaming client: in a new terminal with
+   * {@code tty}, else with pipes ({@code stdin} false: it reads /dev/null).
+   */
+  public ExecProcess startExec(String id, List<String> cmd, boolean tty, boolean stdin) {
+    if (cmd.isEmpty()) {
+      throw CriException.invalid("cmd", "is empty: give the command to run in the container");
+    }
+    return ExecProcess.start(command, id, cmd, tty, stdin);
+  }
+
   /** Applies new resource limits to a created or running container. */
   public void updateResources(String id, LinuxContainerResources resources) {
     Path file;

@@ -25,21 +25,15 @@ class DaemonConfigTest {
     DaemonConfig fromFile = DaemonConfig.load(file);
     assertThat(fromFile.metricsEndpoint()).contains(new InetSocketAddress("::1", 9100));
 
-    DaemonConfig flag =
-        new DaemonConfig(
-            null, null, null, null, null, null, null, null, null, null, null, null, null, "off");
-    assertThat(fromFile.overlay(flag).metricsEndpoint()).isEmpty();
+    Path flags = Files.writeString(dir.resolve("flags.yaml"), "metricsAddress: \"off\"\n");
+    assertThat(fromFile.overlay(DaemonConfig.load(flags)).metricsEndpoint()).isEmpty();
   }
 
   @Test
-  void anInvalidMetricsAddressNamesTheKey() {
+  void anInvalidMetricsAddressNamesTheKey() throws Exception {
     for (String bad : new String[] {"9464", "localhost:", "host:99999", ":80", "on"}) {
-      DaemonConfig config =
-          DaemonConfig.defaults()
-              .overlay(
-                  new DaemonConfig(
-                      null, null, null, null, null, null, null, null, null, null, null, null, null,
-                      bad));
+      Path file = Files.writeString(dir.resolve("bad.yaml"), "metricsAddress: \"" + bad + "\"\n");
+      DaemonConfig config = DaemonConfig.load(file);
       assertThatThrownBy(config::metricsEndpoint)
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("metricsAddress")
