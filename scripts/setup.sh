@@ -2,7 +2,9 @@
 # Prepares this machine (Debian 12, as root) to build, run and test spawnlet:
 #   1. Debian packages: the container runtime stack and the tools the tests drive;
 #   2. the JDK (newest >= 21) for the build;
-#   3. crictl and critest, built once from the cri-tools Go module into the cache.
+#   3. crictl and critest, built once from the cri-tools Go module into the cache;
+#   4. with `kubernetes` (test.sh; `scripts/setup.sh --kubernetes` alone): etcd and the Kubernetes
+#      control plane, kubectl and kubelet, built once from their Go modules (scripts/k8s-tools.sh).
 # Idempotent: every stage checks first and skips what is already there. Sourced by run.sh and
 # test.sh (then JAVA_HOME, SPAWNLET_CRICTL and SPAWNLET_CRITEST stay exported), or run alone.
 set -euo pipefail
@@ -10,6 +12,8 @@ set -euo pipefail
 SPAWNLET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/common.sh
 source "$SPAWNLET_ROOT/scripts/lib/common.sh"
+# shellcheck source=k8s-tools.sh
+source "$SPAWNLET_ROOT/scripts/k8s-tools.sh"
 
 CRI_TOOLS_VERSION=v1.34.0
 GO_TOOLS_DIR="$SPAWNLET_CACHE/go-tools"
@@ -144,11 +148,12 @@ setup_main() {
   flock "$SETUP_LOCK"
   stage "crictl + critest" build_cri_tools
   flock -u "$SETUP_LOCK"
+  [[ ${1:-} != kubernetes ]] || stage "kubernetes tools" k8s_tools_main
 }
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
   start=$(now_us)
-  setup_main
+  if [[ ${1:-} == --kubernetes ]]; then setup_main kubernetes; else setup_main; fi
   stage_summary
   log "setup done in $(fmt_secs $(($(now_us) - start))): JAVA_HOME=$JAVA_HOME crictl=$SPAWNLET_CRICTL"
 fi

@@ -17,12 +17,14 @@ source "$SPAWNLET_ROOT/scripts/test-registry.sh"
 MAVEN_RC=0
 maven_verify() {
   # The tests find the tools through the environment (SPAWNLET_CRICTL, SPAWNLET_CRITEST,
-  # SPAWNLET_TEST_IMAGES, exported by the sourced scripts) or the same system properties.
+  # SPAWNLET_TEST_IMAGES, SPAWNLET_K8S_TOOLS, exported by the sourced scripts) or the same system
+  # properties.
   (cd "$SPAWNLET_ROOT" && mvn -B --fail-at-end clean verify \
     -Dspawnlet.crictl="$SPAWNLET_CRICTL" \
     -Dspawnlet.critest="$SPAWNLET_CRITEST" \
     -Dspawnlet.testImages="$SPAWNLET_TEST_IMAGES" \
-    -Dspawnlet.testRegistryStorage="$SPAWNLET_TEST_REGISTRY_STORAGE") || {
+    -Dspawnlet.testRegistryStorage="$SPAWNLET_TEST_REGISTRY_STORAGE" \
+    -Dspawnlet.k8sTools="$SPAWNLET_K8S_TOOLS" -Dspawnlet.etcd="$SPAWNLET_ETCD") || {
     MAVEN_RC=$?
     STAGE_FAILED=1
   }
@@ -55,7 +57,7 @@ test_main() {
   ((EUID == 0)) || die "run as root: sudo $0 (the integration tests need root)"
   local start
   start=$(now_us)
-  setup_main
+  setup_main kubernetes
   test_images_main
   test_registry_populate
   stage "mvn verify (unit, integration, e2e)" maven_verify
