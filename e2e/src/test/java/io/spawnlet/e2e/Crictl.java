@@ -4,13 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 
 /**
  * Runs the real crictl against one spawnlet socket. Each call gets its own config file (so the
@@ -110,37 +109,8 @@ public final class Crictl {
     command.add("--image-endpoint");
     command.add(endpoint());
     command.addAll(List.of(args));
-    try {
-      // Output to files, not pipes: a chatty command can never block on a full pipe.
-      Path out = Files.createTempFile(scratch, "crictl-", ".out");
-      Path err = Files.createTempFile(scratch, "crictl-", ".err");
-      try {
-        Process process =
-            new ProcessBuilder(command)
-                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                .redirectOutput(out.toFile())
-                .redirectError(err.toFile())
-                .start();
-        if (!process.waitFor(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-          process.destroyForcibly().waitFor();
-          throw new AssertionError(
-              String.join(" ", command) + " did not finish in " + CALL_TIMEOUT);
-        }
-        return new Result(
-            List.copyOf(command),
-            process.exitValue(),
-            Files.readString(out, StandardCharsets.UTF_8),
-            Files.readString(err, StandardCharsets.UTF_8));
-      } finally {
-        Files.deleteIfExists(out);
-        Files.deleteIfExists(err);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot run " + binary, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError("interrupted while running crictl", e);
-    }
+    ProcessResult run = ProcessResult.run(command, Map.of(), scratch, CALL_TIMEOUT);
+    return new Result(run.command(), run.exitCode(), run.stdout(), run.stderr());
   }
 
   private Path config() {
