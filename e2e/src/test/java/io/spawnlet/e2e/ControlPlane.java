@@ -21,7 +21,7 @@ import java.util.Map;
  * Node authorizer and the NodeRestriction admission plugin exactly like a kubelet.
  */
 public final class ControlPlane implements AutoCloseable {
-  /** The default node name of {@link #nodeKubeconfig()}. */
+  /** The node name of {@link #nodeKubeconfig()} unless {@code --node-name} says another. */
   public static final String NODE_NAME = "spawnlet-node";
 
   private static final Duration START_TIMEOUT = Duration.ofMinutes(5);
@@ -39,8 +39,22 @@ public final class ControlPlane implements AutoCloseable {
 
   /** Starts a control plane in {@code dir} (created if missing) on free loopback ports. */
   public static ControlPlane start(Path dir) {
+    return start(dir, new String[0]);
+  }
+
+  /**
+   * Starts a control plane with scripts/control-plane.sh's options: {@code "--node-name", NAME} for
+   * the identity of {@link #nodeKubeconfig()}, {@code "--node-cluster-admin"} to bind it to
+   * cluster-admin (beyond what the Node authorizer grants a kubelet).
+   */
+  public static ControlPlane start(Path dir, String... options) {
     Path tools = k8sTools();
-    script("start", dir, tools).requireSuccess();
+    ProcessResult started = script("start", dir, tools, options);
+    if (!started.succeeded()) {
+      // Leave nothing running behind a failed start (etcd may be up when the apiserver is not).
+      script("stop", dir, tools);
+      throw new AssertionError("the control plane did not start in " + dir + ": " + started);
+    }
     return new ControlPlane(dir.toAbsolutePath(), tools, readEnv(dir.resolve("env")));
   }
 
@@ -54,9 +68,14 @@ public final class ControlPlane implements AutoCloseable {
     return dir.resolve("admin.kubeconfig");
   }
 
-  /** The kubeconfig of the node {@link #NODE_NAME} (certificates inline). */
+  /** The kubeconfig of the node {@link #nodeName()} (certificates inline). */
   public Path nodeKubeconfig() {
     return dir.resolve("node.kubeconfig");
+  }
+
+  /** The node name of {@link #nodeKubeconfig()}: {@link #NODE_NAME} unless started with another. */
+  public String nodeName() {
+    return env.get("NODE_NAME");
   }
 
   /** A kubeconfig for another node identity, {@code system:node:<name>}, made on first use. */

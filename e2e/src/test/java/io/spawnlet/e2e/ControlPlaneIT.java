@@ -181,7 +181,7 @@ class ControlPlaneIT {
   @Test
   void theNodeIdentityIsAKubeletToTheAuthorizer() throws IOException {
     Path node = cluster.nodeKubeconfig();
-    String name = ControlPlane.NODE_NAME;
+    String name = cluster.nodeName();
     assertThat(cluster.kubectlAs(node, "auth", "whoami", "-o", "json").requireSuccess())
         .contains("\"username\": \"system:node:" + name + "\"")
         .contains("\"system:nodes\"");
@@ -224,8 +224,16 @@ class ControlPlaneIT {
 
   @Test
   void aSecondControlPlaneRunsBesideAndKeepsItsDataAcrossAnApiserverRestart() {
-    try (ControlPlane second = ControlPlane.start(base.resolve("second"))) {
+    try (ControlPlane second =
+        ControlPlane.start(base.resolve("second"), "--node-name", "second-node")) {
       assertThat(second.url()).isNotEqualTo(cluster.url());
+      assertThat(second.nodeName()).isEqualTo("second-node");
+      String whoami = "jsonpath={.status.userInfo.username}";
+      assertThat(
+              second
+                  .kubectlAs(second.nodeKubeconfig(), "auth", "whoami", "-o", whoami)
+                  .requireSuccess())
+          .isEqualTo("system:node:second-node");
       String ns = unique("kept");
       second.kubectl("create", "namespace", ns).requireSuccess();
       assertThat(cluster.kubectl("get", "namespace", ns).stderr()).contains("NotFound");
