@@ -127,13 +127,14 @@ node_identity() {
 
 # ---- ports and processes --------------------------------------------------------------------
 
-# A TCP port nothing listens on in 20000-59999 and that no port in USED has: the random start
-# keeps two control planes started together (parallel tests) from picking the same one.
+# free_port [TAKEN...]: a TCP port that nothing listens on and that is none of TAKEN, in
+# 20000-32767 (below the kernel's ephemeral range, so no outgoing connection holds it when a
+# component restarts). The random pick keeps control planes started together from colliding.
 free_port() {
   local listening port tries
   listening=" $(ss -Htanl 2>/dev/null | awk '{n = split($4, a, ":"); printf "%s ", a[n]}') $* "
   for ((tries = 0; tries < 200; tries++)); do
-    port=$((20000 + SRANDOM % 40000))
+    port=$((20000 + SRANDOM % 12768))
     [[ $listening == *" $port "* ]] || {
       echo "$port"
       return 0
@@ -152,7 +153,7 @@ running_pid() {
   pid=$(<"$file")
   [[ -r /proc/$pid/cmdline ]] || return 1
   # A recycled pid belongs to some other program: ours carry DIR on their command line.
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$DIR/" || return 1
+  [[ $(tr '\0' ' ' <"/proc/$pid/cmdline") == *"$DIR/"* ]] || return 1
   echo "$pid"
 }
 
