@@ -197,11 +197,13 @@ public final class NodeStatusReporter {
       throw new UncheckedIOException(e);
     }
     var node = client.nodes().withName(settings.nodeName());
-    PatchContext strategic = PatchContext.of(PatchType.STRATEGIC_MERGE);
+    // A merge patch: the node owns every list it writes (conditions, addresses), so replacing them
+    // whole is right, and it needs no schema on the server side.
+    PatchContext merge = PatchContext.of(PatchType.JSON_MERGE);
     if (status) {
-      node.subresource("status").patch(strategic, json);
+      node.subresource("status").patch(merge, json);
     } else {
-      node.patch(strategic, json);
+      node.patch(merge, json);
     }
   }
 
