@@ -99,26 +99,17 @@ class AgentIT {
         .atMost(SLOW)
         .untilAsserted(
             () ->
-                assertThat(
-                        kubectl(
-                            "get",
-                            "node",
-                            node,
-                            "-o",
-                            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"))
+                assertThat(field("node", node, "{.status.conditions[?(@.type==\"Ready\")].status}"))
                     .as(agentLogTail())
                     .isEqualTo("True"));
-    assertThat(kubectl("get", "node", node, "-o", "jsonpath={.metadata.labels}"))
+    assertThat(field("node", node, "{.metadata.labels}"))
         .contains("\"spawnlet.io/node\":\"true\"")
         .contains("\"kubernetes.io/os\":\"linux\"");
-    assertThat(kubectl("get", "node", node, "-o", "jsonpath={.spec.taints[0].key}"))
+    assertThat(field("node", node, "{.spec.taints[0].key}"))
         .isEqualTo("spawnlet.io/system-containers");
-    assertThat(
-            kubectl(
-                "get", "node", node, "-o", "jsonpath={.status.nodeInfo.containerRuntimeVersion}"))
+    assertThat(field("node", node, "{.status.nodeInfo.containerRuntimeVersion}"))
         .startsWith("spawnlet://");
-    assertThat(kubectl("get", "node", node, "-o", "jsonpath={.status.capacity.pods}"))
-        .isEqualTo("110");
+    assertThat(field("node", node, "{.status.capacity.pods}")).isEqualTo("110");
 
     String renewed = leaseRenewTime();
     await("lease renewed")
@@ -159,25 +150,18 @@ class AgentIT {
         .atMost(SLOW)
         .untilAsserted(
             () ->
-                assertThat(kubectl("get", "pod", "web", "-o", "jsonpath={.status.phase}"))
+                assertThat(field("pod", "web", "{.status.phase}"))
                     .as(agentLogTail())
                     .isEqualTo("Running"));
-    String ip = kubectl("get", "pod", "web", "-o", "jsonpath={.status.podIP}");
+    String ip = field("pod", "web", "{.status.podIP}");
     assertThat(ip).matches("\\d+\\.\\d+\\.\\d+\\.\\d+");
-    String containerId =
-        kubectl("get", "pod", "web", "-o", "jsonpath={.status.containerStatuses[0].containerID}");
+    String containerId = field("pod", "web", "{.status.containerStatuses[0].containerID}");
     assertThat(containerId).startsWith("spawnlet://");
     await("pod web Ready")
         .atMost(SLOW)
         .untilAsserted(
             () ->
-                assertThat(
-                        kubectl(
-                            "get",
-                            "pod",
-                            "web",
-                            "-o",
-                            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"))
+                assertThat(field("pod", "web", "{.status.conditions[?(@.type==\"Ready\")].status}"))
                     .isEqualTo("True"));
     String id = containerId.substring("spawnlet://".length());
     await("pod output")
@@ -218,18 +202,10 @@ class AgentIT {
         .atMost(SLOW)
         .untilAsserted(
             () ->
-                assertThat(
-                        kubectl(
-                            "get",
-                            "pod",
-                            "flaky",
-                            "-o",
-                            "jsonpath={.status.containerStatuses[0].restartCount}"))
+                assertThat(field("pod", "flaky", "{.status.containerStatuses[0].restartCount}"))
                     .as(agentLogTail())
                     .isNotIn("", "0"));
-    assertThat(
-            kubectl(
-                "get", "pod", "flaky", "-o", "jsonpath={.status.containerStatuses[0].lastState}"))
+    assertThat(field("pod", "flaky", "{.status.containerStatuses[0].lastState}"))
         .contains("terminated");
     assertThat(kubectl("get", "events", "--field-selector", "involvedObject.name=flaky"))
         .contains("Liveness probe failed");
@@ -245,6 +221,11 @@ class AgentIT {
         .atMost(SLOW)
         .untilAsserted(
             () -> assertThat(DAEMON.crictl().run("pods", "--name", "web", "-q")).isEmpty());
+  }
+
+  /** One field of an object, by kubectl's JSONPath ({@code {.status.phase}}). */
+  private static String field(String kind, String name, String jsonPath) {
+    return kubectl("get", kind, name, "-o", "jsonpath=" + jsonPath);
   }
 
   private static String leaseRenewTime() {

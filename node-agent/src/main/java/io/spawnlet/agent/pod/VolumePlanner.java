@@ -198,18 +198,18 @@ final class VolumePlanner {
       int mode,
       Map<String, VolumeFile> out) {
     String ns = EnvResolver.namespace(pod);
-    var cm = inputs.configMap(ns, name);
-    if (cm.isEmpty()) {
-      if (Boolean.TRUE.equals(optional)) {
-        return;
-      }
-      throw new PodInputException("configmap " + ns + "/" + name + " not found");
-    }
-    Map<String, byte[]> data = new LinkedHashMap<>();
-    EnvResolver.configMapData(cm.get())
-        .forEach((k, v) -> data.put(k, v.getBytes(StandardCharsets.UTF_8)));
-    Objects.requireNonNullElse(cm.get().getBinaryData(), Map.<String, String>of())
-        .forEach((k, v) -> data.put(k, java.util.Base64.getDecoder().decode(v)));
+    Optional<Map<String, byte[]>> data =
+        inputs
+            .configMap(ns, name)
+            .map(
+                cm -> {
+                  Map<String, byte[]> d = new LinkedHashMap<>();
+                  EnvResolver.configMapData(cm)
+                      .forEach((k, v) -> d.put(k, v.getBytes(StandardCharsets.UTF_8)));
+                  Objects.requireNonNullElse(cm.getBinaryData(), Map.<String, String>of())
+                      .forEach((k, v) -> d.put(k, java.util.Base64.getDecoder().decode(v)));
+                  return d;
+                });
     keys("configmap " + ns + "/" + name, data, items, optional, mode, out);
   }
 
@@ -221,24 +221,28 @@ final class VolumePlanner {
       int mode,
       Map<String, VolumeFile> out) {
     String ns = EnvResolver.namespace(pod);
-    var s = inputs.secret(ns, name);
-    if (s.isEmpty()) {
-      if (Boolean.TRUE.equals(optional)) {
-        return;
-      }
-      throw new PodInputException("secret " + ns + "/" + name + " not found");
-    }
-    keys("secret " + ns + "/" + name, EnvResolver.secretData(s.get()), items, optional, mode, out);
+    Optional<Map<String, byte[]>> data = inputs.secret(ns, name).map(EnvResolver::secretData);
+    keys("secret " + ns + "/" + name, data, items, optional, mode, out);
   }
 
-  /** Every key as a file, or only the listed items (a missing listed key fails unless optional). */
+  /**
+   * Every key as a file, or only the listed items; a missing object or listed key fails unless the
+   * source is optional.
+   */
   private static void keys(
       String what,
-      Map<String, byte[]> data,
+      Optional<Map<String, byte[]>> source,
       List<KeyToPath> items,
       Boolean optional,
       int mode,
       Map<String, VolumeFile> out) {
+    if (source.isEmpty()) {
+      if (Boolean.TRUE.equals(optional)) {
+        return;
+      }
+      throw new PodInputException(what + " not found");
+    }
+    Map<String, byte[]> data = source.get();
     if (items == null || items.isEmpty()) {
       data.forEach((k, v) -> out.put(k, file(v, mode)));
       return;
