@@ -64,9 +64,13 @@ public record HostFacts(
     return "Linux";
   }
 
+  /**
+   * A small /proc or /etc file. Read through a buffer: Files.readString sizes its first read by the
+   * file's size, 0 in /proc, and a sysctl file read 1 byte at a time ends after the first byte.
+   */
   private static Optional<String> read(String path) {
     try {
-      return Optional.of(Files.readString(Path.of(path)).strip());
+      return Optional.of(String.join("\n", Files.readAllLines(Path.of(path))).strip());
     } catch (IOException e) {
       return Optional.empty();
     }
