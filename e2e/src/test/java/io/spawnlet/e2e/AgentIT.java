@@ -24,8 +24,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * {@code spawnlet agent} as a node of a real control plane (etcd, kube-apiserver with the Node
  * authorizer and NodeRestriction, scheduler, controller-manager), driven with kubectl: the node
  * registers and turns Ready, its Lease renews; a pod scheduled onto it runs with env and volumes
- * from a configMap and a secret, its status carries the pod IP and spawnlet:// container ids; a
- * failing liveness probe restarts its container; {@code kubectl delete pod} removes the sandbox.
+ * from a configMap and a secret (a configMap update reaches the running container), its status
+ * carries the pod IP and spawnlet:// container ids; a failing liveness probe restarts its
+ * container; {@code kubectl delete pod} removes the sandbox.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AgentIT {
@@ -172,8 +173,17 @@ class AgentIT {
                     .contains("GREETING=hello-from-configmap IP=" + ip)
                     .contains("s3cret")
                     .contains("token"));
-    assertThat(DAEMON.crictl().run("exec", id, "cat", "/cfg/greeting"))
+    assertThat(DAEMON.crictl().runTrimmed("exec", "-s", id, "cat", "/cfg/greeting"))
         .isEqualTo("hello-from-configmap");
+
+    // An update of the configMap reaches the running container (a new ..data version).
+    kubectl("patch", "configmap", "web-config", "-p", "{\"data\":{\"greeting\":\"updated\"}}");
+    await("configMap update in the container")
+        .atMost(Duration.ofSeconds(60))
+        .untilAsserted(
+            () ->
+                assertThat(DAEMON.crictl().runTrimmed("exec", "-s", id, "cat", "/cfg/greeting"))
+                    .isEqualTo("updated"));
   }
 
   @Test
