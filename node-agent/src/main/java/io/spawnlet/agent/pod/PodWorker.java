@@ -399,7 +399,7 @@ final class PodWorker {
       String ports =
           plan.sandbox().ports().stream().map(PortPlan::describe).collect(Collectors.joining(", "));
       log.info(
-          "pod {} running: IP {}{}",
+          "pod {} ready: IP {}{}",
           key,
           sandboxStatus.ips().stream().findFirst().orElse("-"),
           ports.isEmpty() ? "" : " (ports " + ports + ")");
