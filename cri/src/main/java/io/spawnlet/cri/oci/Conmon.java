@@ -3,6 +3,7 @@ package io.spawnlet.cri.oci;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.spawnlet.cri.CriException;
+import io.spawnlet.cri.host.PlatformBlocking;
 import io.spawnlet.cri.host.ProcessSpawner;
 import io.spawnlet.cri.host.Syscalls;
 import java.io.ByteArrayOutputStream;
@@ -153,18 +154,28 @@ public final class Conmon {
         throw e;
       }
       Syscalls.write(start[1], new byte[] {0});
-      int status = Syscalls.waitpid(pid);
-      if (Syscalls.exitCode(status) != 0) {
+      // Both waits (the first conmon's exit, then the runtime's report) block in native code:
+      // done on a platform thread, so a virtual caller does not pin its carrier meanwhile.
+      Reported reported =
+          PlatformBlocking.call(
+              () -> {
+                int exit = Syscalls.exitCode(Syscalls.waitpid(pid));
+                return exit != 0
+                    ? new Reported(exit, null)
+                    : new Reported(
+                        0, readSyncMessage(sync[0], request.timeout(), request.containerId()));
+              });
+      if (reported.conmonExit() != 0) {
         throw new CriException(
             CriException.Kind.INTERNAL,
             "conmon for container \""
                 + request.containerId()
                 + "\" exited with "
-                + Syscalls.exitCode(status)
+                + reported.conmonExit()
                 + ": "
                 + readQuietly(stderrFile));
       }
-      JsonNode message = readSyncMessage(sync[0], request.timeout(), request.containerId());
+      JsonNode message = reported.message();
       int containerPid = message.path("data").asInt(-1);
       if (containerPid <= 0) {
         String reason = message.path("message").asText("");
@@ -197,6 +208,9 @@ public final class Conmon {
       }
     }
   }
+
+  /** The first conmon's exit code and, when 0, the runtime's report from the sync pipe. */
+  private record Reported(int conmonExit, JsonNode message) {}
 
   /** conmon's pid (the long-lived one), if its pid file is there. */
   public static Optional<Integer> monitorPid(Path bundle) {

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.spawnlet.cri.CriException;
 import io.spawnlet.cri.host.CgroupHierarchies;
+import io.spawnlet.cri.host.ProcessRunner;
+import io.spawnlet.cri.host.ProcessSpawner;
+import io.spawnlet.cri.host.SyscallException;
 import io.spawnlet.cri.host.Syscalls;
 import java.io.IOException;
 import java.io.InputStream;
@@ -41,6 +44,7 @@ public final class OciRuntime {
   private final Conmon conmon;
   private final MonitorCgroup monitorCgroup;
   private final Path exitDir;
+  private final ProcessRunner runner = new ProcessRunner(new ProcessSpawner());
 
   /**
    * @param runDir this runtime's run directory: {@code exits/}, {@code sockets/} and the hybrid
@@ -56,7 +60,7 @@ public final class OciRuntime {
             exitDir,
             runDir.resolve("sockets"),
             monitorCgroup,
-            new io.spawnlet.cri.host.ProcessSpawner(),
+            new ProcessSpawner(),
             "info");
     return new OciRuntime(command, conmon, monitorCgroup, exitDir);
   }
@@ -235,25 +239,22 @@ public final class OciRuntime {
   }
 
   private Result exec(List<String> args, Duration timeout) {
-    Process process = startRuntime(args);
+    ProcessRunner.Outcome outcome;
     try {
-      CompletableFuture<byte[]> stdout = drain(process.getInputStream());
-      CompletableFuture<byte[]> stderr = drain(process.getErrorStream());
-      if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        process.destroyForcibly();
-        throw new CriException(
-            CriException.Kind.DEADLINE_EXCEEDED,
-            "OCI runtime " + handler().name() + " " + args + " did not finish within " + timeout);
-      }
-      return new Result(
-          process.exitValue(), stdout.get(), new String(stderr.get(), StandardCharsets.UTF_8));
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
-      throw new CriException(CriException.Kind.INTERNAL, "interrupted: runtime " + args);
-    } catch (ExecutionException e) {
-      throw CriException.internal("cannot read output of runtime " + args, e.getCause());
+      // The daemon's environment, as a ProcessBuilder child would have it (the hybrid-cgroup
+      // wrapper needs PATH).
+      outcome = runner.run(command.argv(args), System.getenv(), timeout);
+    } catch (SyscallException e) {
+      throw CriException.internal(
+          "cannot run OCI runtime " + command.executable() + ": is it installed?", e);
     }
+    if (outcome.timedOut()) {
+      throw new CriException(
+          CriException.Kind.DEADLINE_EXCEEDED,
+          "OCI runtime " + handler().name() + " " + args + " did not finish within " + timeout);
+    }
+    return new Result(
+        outcome.exitCode(), outcome.stdout(), new String(outcome.stderr(), StandardCharsets.UTF_8));
   }
 
   private Process startRuntime(List<String> args) {
