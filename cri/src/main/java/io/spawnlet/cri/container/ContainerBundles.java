@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.spawnlet.cri.CriException;
 import io.spawnlet.cri.Rollback;
 import io.spawnlet.cri.host.CgroupLayout;
+import io.spawnlet.cri.oci.Conmon;
 import io.spawnlet.cri.oci.CreateRequest;
 import io.spawnlet.cri.oci.ExitMonitor;
 import io.spawnlet.cri.oci.HostLimits;
@@ -39,6 +40,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import runtime.v1.ContainerConfig;
@@ -53,6 +57,7 @@ import runtime.v1.Signal;
 public final class ContainerBundles {
   private static final Logger log = LoggerFactory.getLogger(ContainerBundles.class);
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Executor VIRTUAL = task -> Thread.ofVirtual().start(task);
 
   /** conmon's control FIFO message that makes it reopen the container's log file. */
   private static final String REOPEN_LOGS = "2 0 0\n";
@@ -115,11 +120,28 @@ public final class ContainerBundles {
                               + image.digestId()
                               + " is missing from the store: re-import the image")));
     }
+    Path bundle = bundle(id);
+    undo.push("delete bundle", () -> Directories.deleteTree(bundle.getParent()));
+    Path log = logPath != null ? logPath : bundle.resolve("console.log");
+    // conmon starts now, while the rootfs is mounted and the spec written: moving it into its
+    // monitor cgroup is mostly waiting (Conmon#launch), which then costs no time of its own.
+    Optional<CompletableFuture<Conmon.Launched>> launching = Optional.empty();
+    if (!deferRuntime) {
+      try {
+        Files.createDirectories(bundle);
+      } catch (IOException e) {
+        throw CriException.internal("creating bundle " + bundle + ": " + e.getMessage(), e);
+      }
+      OciRuntime runtime = handlers.runtime(sandbox.runtimeHandler());
+      CreateRequest request = createRequest(id, sandbox, sandboxConfig, config, log, List.of());
+      CompletableFuture<Conmon.Launched> future =
+          CompletableFuture.supplyAsync(() -> runtime.launch(request), VIRTUAL);
+      undo.push("end waiting conmon", () -> launched(future).close());
+      launching = Optional.of(future);
+    }
     Path merged = rootfs.create(id, lowerTopFirst);
     undo.push("remove rootfs", () -> rootfs.remove(id));
 
-    Path bundle = bundle(id);
-    undo.push("delete bundle", () -> Directories.deleteTree(bundle.getParent()));
     Map<String, String> ns = sandbox.namespacePaths();
     SandboxContext context =
         new SandboxContext(
@@ -155,25 +177,48 @@ public final class ContainerBundles {
       systemSpec.decorate(spec, notifyDir);
       MachineId.install(MachineId.ensure(files.machineId()), merged);
     }
-    OciSpecBuilder.write(spec, bundle);
-
-    Path log = logPath != null ? logPath : bundle.resolve("console.log");
-    try {
-      Files.createDirectories(log.getParent());
-    } catch (IOException e) {
-      throw CriException.internal(
-          "creating log directory " + log.getParent() + ": " + e.getMessage(), e);
-    }
-    if (deferRuntime) {
+    if (launching.isEmpty()) {
       // Socket activation: the runtime container is made when the pod wakes (createRuntime),
       // since only then are its sockets known to be wanted, and a created container cannot be
       // handed descriptors any more.
+      OciSpecBuilder.write(spec, bundle);
+      try {
+        Files.createDirectories(log.getParent());
+      } catch (IOException e) {
+        throw CriException.internal(
+            "creating log directory " + log.getParent() + ": " + e.getMessage(), e);
+      }
       return 0;
     }
-    int pid = runtimeCreate(id, sandbox, sandboxConfig, config, log, List.of());
+    // The runtime reads config.json at once; making it durable (fsync) runs beside the create
+    // and is done before the container's record (which points at the bundle) is written.
+    CompletableFuture<Void> specDurable = OciSpecBuilder.writeThenSync(spec, bundle, VIRTUAL);
     OciRuntime runtime = handlers.runtime(sandbox.runtimeHandler());
+    // Before proceeding: a create that fails half-way leaves a runtime container or a monitor
+    // cgroup, and delete tolerates both being absent.
     undo.push("delete runtime container", () -> runtime.delete(id, true, sandbox.cgroupParent()));
+    int pid;
+    try (Conmon.Launched launched = launched(launching.get())) {
+      pid = launched.proceed();
+    }
+    joinRethrowing(specDurable, "making " + bundle.resolve("config.json") + " durable");
     return pid;
+  }
+
+  private static Conmon.Launched launched(CompletableFuture<Conmon.Launched> launching) {
+    return joinRethrowing(launching, "starting conmon");
+  }
+
+  /** The future's value; its failure rethrown as it was (not wrapped in CompletionException). */
+  private static <T> T joinRethrowing(CompletableFuture<T> future, String what) {
+    try {
+      return future.join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw CriException.internal(what, e.getCause());
+    }
   }
 
   /**
@@ -197,22 +242,31 @@ public final class ContainerBundles {
       ContainerConfig config,
       Path log,
       List<Integer> extraFds) {
-    OciRuntime runtime = handlers.runtime(sandbox.runtimeHandler());
+    return handlers
+        .runtime(sandbox.runtimeHandler())
+        .create(createRequest(id, sandbox, sandboxConfig, config, log, extraFds));
+  }
+
+  private CreateRequest createRequest(
+      String id,
+      SandboxRecord sandbox,
+      PodSandboxConfig sandboxConfig,
+      ContainerConfig config,
+      Path log,
+      List<Integer> extraFds) {
     // system pods always get a console: their boot log is the CRI log
     boolean systemPod = SystemContainerSpec.HANDLER.equals(sandbox.runtimeHandler());
-    var request =
-        new CreateRequest(
-            id,
-            sandboxConfig.getMetadata().getName() + "_" + config.getMetadata().getName(),
-            bundle(id),
-            log,
-            config.getTty() || systemPod,
-            config.getStdin(),
-            config.getStdinOnce(),
-            sandbox.cgroupParent(),
-            extraFds,
-            Duration.ofMinutes(2));
-    return runtime.create(request);
+    return new CreateRequest(
+        id,
+        sandboxConfig.getMetadata().getName() + "_" + config.getMetadata().getName(),
+        bundle(id),
+        log,
+        config.getTty() || systemPod,
+        config.getStdin(),
+        config.getStdinOnce(),
+        sandbox.cgroupParent(),
+        extraFds,
+        Duration.ofMinutes(2));
   }
 
   /** The exit code conmon recorded, if the container has exited. */

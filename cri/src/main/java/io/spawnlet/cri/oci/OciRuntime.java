@@ -84,12 +84,23 @@ public final class OciRuntime {
 
   /** Creates the container (state CREATED) under conmon; returns its pid. */
   public int create(CreateRequest request) {
+    try (Conmon.Launched launched = launch(request)) {
+      return launched.proceed();
+    }
+  }
+
+  /**
+   * The first half of {@link #create}: conmon started and in its monitor cgroup, waiting to run
+   * {@code create} until {@link Conmon.Launched#proceed}. The bundle directory must exist; its
+   * config.json need not yet.
+   */
+  public Conmon.Launched launch(CreateRequest request) {
     try {
       Files.createDirectories(handler().rootDir());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create runtime root " + handler().rootDir(), e);
     }
-    return conmon.create(request);
+    return conmon.launch(request);
   }
 
   public void start(String id) {

@@ -20,6 +20,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.stream.Stream;
 import runtime.v1.Capability;
 import runtime.v1.ContainerConfig;
@@ -193,6 +195,29 @@ public final class OciSpecBuilder {
     } catch (IOException e) {
       throw CriException.internal("cannot write " + bundle.resolve("config.json"), e);
     }
+  }
+
+  /**
+   * Writes {@code bundle/config.json} for the runtime to read now and returns the fsync that makes
+   * it durable, running on {@code executor}.
+   */
+  public static CompletableFuture<Void> writeThenSync(
+      ObjectNode spec, Path bundle, Executor executor) {
+    Path file = bundle.resolve("config.json");
+    try {
+      AtomicFiles.writeUnsynced(file, JSON.writeValueAsBytes(spec));
+    } catch (IOException e) {
+      throw CriException.internal("cannot write " + file, e);
+    }
+    return CompletableFuture.runAsync(
+        () -> {
+          try {
+            AtomicFiles.sync(file);
+          } catch (IOException e) {
+            throw CriException.internal("cannot fsync " + file, e);
+          }
+        },
+        executor);
   }
 
   /** cgroupfs form: {@code <parent>/<id>}, absolute. */
