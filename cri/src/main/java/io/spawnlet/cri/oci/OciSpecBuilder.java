@@ -131,9 +131,15 @@ public final class OciSpecBuilder {
   static final long DEFAULT_NOFILE = 1_048_576;
 
   private final HostLimits hostLimits;
+  private final HostCapabilities hostCapabilities;
 
   public OciSpecBuilder(HostLimits hostLimits) {
+    this(hostLimits, HostCapabilities.all());
+  }
+
+  public OciSpecBuilder(HostLimits hostLimits, HostCapabilities hostCapabilities) {
     this.hostLimits = hostLimits;
+    this.hostCapabilities = hostCapabilities;
   }
 
   /** Builds the spec of container {@code containerId}. */
@@ -148,7 +154,8 @@ public final class OciSpecBuilder {
     ObjectNode spec = JSON.createObjectNode();
     spec.put("ociVersion", "1.0.2");
 
-    Set<String> capabilities = capabilities(security.getCapabilities(), privileged);
+    Set<String> capabilities =
+        hostCapabilities.grantable(capabilities(security.getCapabilities(), privileged));
     NamespaceOption namespaces = namespaceOptions(security, sandbox);
     boolean hostNetwork = namespaces.getNetwork() == NamespaceMode.NODE;
     boolean ownUts = !hostNetwork && context.utsNs().isEmpty();
