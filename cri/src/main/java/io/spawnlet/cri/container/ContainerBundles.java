@@ -8,6 +8,7 @@ import io.spawnlet.cri.host.CgroupLayout;
 import io.spawnlet.cri.oci.Conmon;
 import io.spawnlet.cri.oci.CreateRequest;
 import io.spawnlet.cri.oci.ExitMonitor;
+import io.spawnlet.cri.oci.HostCapabilities;
 import io.spawnlet.cri.oci.HostLimits;
 import io.spawnlet.cri.oci.ImageDefaults;
 import io.spawnlet.cri.oci.OciRuntime;
@@ -62,12 +63,15 @@ public final class ContainerBundles {
   /** conmon's control FIFO message that makes it reopen the container's log file. */
   private static final String REOPEN_LOGS = "2 0 0\n";
 
+  private static final Duration LOG_REOPEN_WAIT = Duration.ofSeconds(5);
+
   private final Path containersRoot;
   private final StateStore state;
   private final RuntimeHandlers handlers;
   private final LayerStore layers;
   private final ContainerRootfs rootfs;
-  private final OciSpecBuilder specs = new OciSpecBuilder(HostLimits.ofThisProcess());
+  private final OciSpecBuilder specs =
+      new OciSpecBuilder(HostLimits.ofThisProcess(), HostCapabilities.ofThisProcess());
   private final BootReadiness boot;
   private final SystemContainerSpec systemSpec = new SystemContainerSpec(CgroupLayout.detect());
 
@@ -365,6 +369,29 @@ public final class ContainerBundles {
     } catch (IOException e) {
       throw CriException.internal(
           "asking conmon to reopen the log of " + c.id() + ": " + e.getMessage(), e);
+    }
+    // The kubelet (and critest) expect the new file once the call returns; conmon reopens it
+    // asynchronously, on reading its control pipe.
+    Path logFile = logFile(c);
+    long deadline = System.nanoTime() + LOG_REOPEN_WAIT.toNanos();
+    while (!Files.exists(logFile)) {
+      if (System.nanoTime() > deadline) {
+        throw CriException.internal(
+            "conmon of container "
+                + c.id()
+                + " did not reopen its log "
+                + logFile
+                + " within "
+                + LOG_REOPEN_WAIT
+                + ": is its conmon still running?",
+            null);
+      }
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw CriException.internal("interrupted while waiting for " + logFile, e);
+      }
     }
   }
 

@@ -2,6 +2,8 @@ package io.spawnlet.cri.oci;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.spawnlet.cri.CriException;
 import io.spawnlet.cri.host.CgroupHierarchies;
 import io.spawnlet.cri.host.ProcessRunner;
@@ -39,6 +41,7 @@ public final class OciRuntime {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(1);
   private static final int SIGKILL = 9;
+  private static final Duration EXEC_REAP_GRACE = Duration.ofSeconds(5);
 
   private final RuntimeCommand command;
   private final Conmon conmon;
@@ -171,18 +174,34 @@ public final class OciRuntime {
    * asks of ExecSync.
    */
   public ExecResult execSync(String id, List<String> cmd, Duration timeout) {
+    return execSync(id, Optional.empty(), cmd, timeout);
+  }
+
+  /**
+   * {@link #execSync(String, List, Duration)} as the container's own process: user, groups,
+   * capabilities, environment, cwd and no_new_privs from {@code bundle}'s config.json (given to the
+   * runtime as {@code exec --process}). Without it crun runs the command as root with its own
+   * defaults, whatever RunAsUser the container has.
+   */
+  public ExecResult execSync(String id, Optional<Path> bundle, List<String> cmd, Duration timeout) {
     if (cmd.isEmpty()) {
       throw CriException.invalid("cmd", "is empty: give the command to run in the container");
     }
     Path pidFile;
+    Optional<Path> processFile;
     try {
       pidFile = Files.createTempFile("spawnlet-exec-" + id, ".pid");
       Files.delete(pidFile);
+      processFile = bundle.isPresent() ? execProcess(bundle.get(), cmd) : Optional.empty();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot create exec pid file", e);
+      throw new UncheckedIOException("cannot create exec pid or process file", e);
     }
-    List<String> args = new ArrayList<>(List.of("exec", "--pid-file", pidFile.toString(), id));
-    args.addAll(cmd);
+    List<String> args = new ArrayList<>(List.of("exec", "--pid-file", pidFile.toString()));
+    processFile.ifPresent(f -> args.addAll(List.of("--process", f.toString())));
+    args.add(id);
+    if (processFile.isEmpty()) {
+      args.addAll(cmd);
+    }
     Duration limit = timeout.isZero() || timeout.isNegative() ? Duration.ofDays(365) : timeout;
     Process process = startRuntime(args);
     try {
@@ -191,9 +210,13 @@ public final class OciRuntime {
       if (!process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
         // Killing the runtime's exec would leave the command running in the container: kill the
         // command itself (its host pid is in the pid file), then the runtime.
+        // The runtime is the command's parent: let it reap the command and leave by itself, or
+        // the killed command stays a zombie in the container (critest checks that it is gone).
         readPid(pidFile).ifPresent(pid -> Syscalls.kill(pid, SIGKILL));
-        process.destroyForcibly();
-        process.waitFor();
+        if (!process.waitFor(EXEC_REAP_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+          process.destroyForcibly();
+          process.waitFor();
+        }
         throw new CriException(
             CriException.Kind.DEADLINE_EXCEEDED,
             "command timed out: " + cmd + " in container \"" + id + "\" after " + timeout);
@@ -214,10 +237,37 @@ public final class OciRuntime {
     } finally {
       try {
         Files.deleteIfExists(pidFile);
+        if (processFile.isPresent()) {
+          Files.deleteIfExists(processFile.get());
+        }
       } catch (IOException e) {
-        // best effort: a temp file
+        // best effort: temp files
       }
     }
+  }
+
+  /**
+   * A temp file holding the container's process spec (from {@code bundle/config.json}) running
+   * {@code cmd} without a terminal; empty if the bundle has no readable spec.
+   */
+  private static Optional<Path> execProcess(Path bundle, List<String> cmd) throws IOException {
+    JsonNode spec;
+    try {
+      spec = JSON.readTree(bundle.resolve("config.json").toFile());
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+    if (!(spec.path("process") instanceof ObjectNode p)) {
+      return Optional.empty();
+    }
+    ObjectNode process = p.deepCopy();
+    ArrayNode args = process.putArray("args");
+    cmd.forEach(args::add);
+    process.put("terminal", false);
+    process.remove("consoleSize");
+    Path file = Files.createTempFile("spawnlet-exec-", ".process.json");
+    Files.write(file, JSON.writeValueAsBytes(process));
+    return Optional.of(file);
   }
 
   /** Applies new resource limits to a created or running container. */
