@@ -8,6 +8,7 @@ import io.spawnlet.cri.container.ContainerCreator;
 import io.spawnlet.cri.container.ContainerExits;
 import io.spawnlet.cri.container.ContainerLifecycle;
 import io.spawnlet.cri.container.ContainerQueries;
+import io.spawnlet.cri.container.OomKills;
 import io.spawnlet.cri.events.ContainerEvents;
 import io.spawnlet.cri.grpc.CriServer;
 import io.spawnlet.cri.grpc.ImageServiceEndpoint;
@@ -113,6 +114,7 @@ public final class SpawnletDaemon implements AutoCloseable {
     ContainerExits exits = new ContainerExits(state, events);
     SandboxLayout sandboxLayout = new SandboxLayout(cfg.root(), cfg.runRoot());
     ContainerBundles bundles = new ContainerBundles(cfg.root(), state, handlers, layers, rootfs);
+    exits.useOomKills(new OomKills(bundles, new CgroupAccounting(cgroupLayout)));
     ContainerLifecycle lifecycle = new ContainerLifecycle(state, handlers, bundles, exits, events);
     ContainerQueries containerQueries =
         new ContainerQueries(state, bundles, new CgroupAccounting(cgroupLayout));
