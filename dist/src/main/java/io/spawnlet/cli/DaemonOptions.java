@@ -56,6 +56,13 @@ final class DaemonOptions {
               + " $XDG_RUNTIME_DIR/containers/auth.json is read too).")
   Path registryAuthFile;
 
+  @Option(
+      names = "--storage-driver",
+      description =
+          "How container root filesystems are made: overlay (default) or btrfs (the root must"
+              + " be on btrfs: a subvolume per layer, a snapshot per container).")
+  String storageDriver;
+
   /** The config file under these flags (flags win). */
   DaemonConfig effective() throws IOException {
     DaemonConfig file = DaemonConfig.load(config);
@@ -73,7 +80,8 @@ final class DaemonOptions {
             null,
             logLevel,
             null,
-            registryAuthFile);
+            registryAuthFile,
+            storageDriver);
     return file.overlay(flags);
   }
 }

@@ -32,7 +32,8 @@ public record DaemonConfig(
     @JsonProperty("conmon") Path conmon,
     @JsonProperty("logLevel") String logLevel,
     @JsonProperty("registries") Map<String, RegistryHostConfig> registries,
-    @JsonProperty("registryAuthFile") Path registryAuthFile) {
+    @JsonProperty("registryAuthFile") Path registryAuthFile,
+    @JsonProperty("storageDriver") String storageDriver) {
 
   public static final Path DEFAULT_CONFIG = Path.of("/etc/spawnlet/config.yaml");
 
@@ -55,7 +56,8 @@ public record DaemonConfig(
         Path.of("/usr/bin/conmon"),
         "info",
         Map.of(),
-        Path.of("/etc/spawnlet/auth.json"));
+        Path.of("/etc/spawnlet/auth.json"),
+        "overlay");
   }
 
   /** Reads {@code file} over the defaults: keys absent from the file keep their default. */
@@ -97,7 +99,8 @@ public record DaemonConfig(
         o.conmon != null ? o.conmon : conmon,
         o.logLevel != null ? o.logLevel : logLevel,
         o.registries != null ? mergedRegistries(o.registries) : registries,
-        o.registryAuthFile != null ? o.registryAuthFile : registryAuthFile);
+        o.registryAuthFile != null ? o.registryAuthFile : registryAuthFile,
+        o.storageDriver != null ? o.storageDriver : storageDriver);
   }
 
   private Map<String, Path> mergedRuntimes(Map<String, Path> more) {
