@@ -128,13 +128,7 @@ public final class BtrfsRootfs implements RootfsDriver {
 
   @Override
   public List<String> list() {
-    List<String> result = new ArrayList<>();
-    try (var dirs = Files.newDirectoryStream(containers)) {
-      dirs.forEach(d -> result.add(d.getFileName().toString()));
-    } catch (IOException e) {
-      throw CriException.internal("listing " + containers + ": " + e, e);
-    }
-    return result;
+    return ContainerRootfs.namesIn(containers);
   }
 
   @Override

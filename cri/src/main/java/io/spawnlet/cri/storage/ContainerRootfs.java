@@ -208,11 +208,16 @@ public final class ContainerRootfs implements RootfsDriver {
   /** Ids of every container that has a directory here (mounted or not). */
   @Override
   public List<String> list() {
+    return namesIn(containers);
+  }
+
+  /** The names of the entries of {@code dir} (a driver's per-container directories). */
+  static List<String> namesIn(Path dir) {
     List<String> result = new ArrayList<>();
-    try (var dirs = Files.newDirectoryStream(containers)) {
+    try (var dirs = Files.newDirectoryStream(dir)) {
       dirs.forEach(d -> result.add(d.getFileName().toString()));
     } catch (IOException e) {
-      throw CriException.internal("listing " + containers + ": " + e, e);
+      throw CriException.internal("listing " + dir + ": " + e, e);
     }
     return result;
   }

@@ -20,9 +20,9 @@ final class BtrfsLoop implements AutoCloseable {
     Path image = dir.resolve("btrfs.img");
     Path mnt = dir.resolve("mnt");
     Files.createDirectories(mnt);
-    run("truncate", "-s", size, image.toString());
-    run("mkfs.btrfs", "-q", image.toString());
-    run("mount", "-o", "loop", image.toString(), mnt.toString());
+    BusyboxLayouts.run("truncate", "-s", size, image.toString());
+    BusyboxLayouts.run("mkfs.btrfs", "-q", image.toString());
+    BusyboxLayouts.run("mount", "-o", "loop", image.toString(), mnt.toString());
     return new BtrfsLoop(mnt);
   }
 
@@ -30,19 +30,10 @@ final class BtrfsLoop implements AutoCloseable {
     return mountPoint;
   }
 
-  static String run(String... argv) throws Exception {
-    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    if (p.waitFor() != 0) {
-      throw new IllegalStateException(String.join(" ", argv) + " failed: " + out);
-    }
-    return out;
-  }
-
   @Override
   public void close() throws IOException {
     try {
-      run("umount", mountPoint.toString());
+      BusyboxLayouts.run("umount", mountPoint.toString());
     } catch (Exception e) {
       throw new IOException("cannot unmount the test btrfs at " + mountPoint + ": " + e, e);
     }

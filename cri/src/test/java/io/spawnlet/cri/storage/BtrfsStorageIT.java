@@ -60,45 +60,27 @@ class BtrfsStorageIT {
   }
 
   private List<Layer> lowerTopFirst(Image image) {
-    List<Layer> result = new ArrayList<>();
-    for (String diffId : image.diffIds()) {
-      result.add(0, layers.get(Digest.parse("diffId", diffId)).orElseThrow());
-    }
-    return result;
+    return BusyboxLayouts.lowerTopFirst(layers, image);
   }
 
-  /** An OCI layout with tag latest (busybox) and tag v2 (a second layer deleting bin/cat). */
+  /** busybox (latest) and v2, whose layer also empties and refills etc/gone (an opaque dir). */
   private Path busyboxLayout() throws Exception {
-    Path layout = tmp.resolve("layout");
-    Path bundle = tmp.resolve("bundle");
-    BtrfsLoop.run("umoci", "init", "--layout", layout.toString());
-    BtrfsLoop.run("umoci", "new", "--image", layout + ":latest");
-    BtrfsLoop.run("umoci", "unpack", "--image", layout + ":latest", bundle.toString());
-    Path bin = bundle.resolve("rootfs/bin");
-    Files.createDirectories(bin);
-    Files.copy(Path.of("/bin/busybox"), bin.resolve("busybox"));
-    for (String applet : List.of("sh", "ls", "cat", "echo")) {
-      Files.createSymbolicLink(bin.resolve(applet), Path.of("busybox"));
-    }
-    Files.createDirectories(bundle.resolve("rootfs/etc/gone"));
-    Files.writeString(bundle.resolve("rootfs/etc/gone/file"), "hidden by v2\n");
-    BtrfsLoop.run("umoci", "repack", "--image", layout + ":latest", bundle.toString());
-    BtrfsLoop.run("umoci", "tag", "--image", layout + ":latest", "v2");
-    Path bundle2 = tmp.resolve("bundle2");
-    BtrfsLoop.run("umoci", "unpack", "--image", layout + ":v2", bundle2.toString());
-    Files.delete(bundle2.resolve("rootfs/bin/cat"));
-    Files.writeString(bundle2.resolve("rootfs/added"), "v2\n");
-    // a directory emptied and refilled: an opaque directory in the layer
-    Files.delete(bundle2.resolve("rootfs/etc/gone/file"));
-    Files.writeString(bundle2.resolve("rootfs/etc/gone/new"), "v2\n");
-    BtrfsLoop.run("umoci", "repack", "--image", layout + ":v2", bundle2.toString());
-    return layout;
+    return BusyboxLayouts.busybox(
+        tmp,
+        rootfs -> {
+          Files.createDirectories(rootfs.resolve("etc/gone"));
+          Files.writeString(rootfs.resolve("etc/gone/file"), "hidden by v2\n");
+        },
+        rootfs -> {
+          Files.delete(rootfs.resolve("etc/gone/file"));
+          Files.writeString(rootfs.resolve("etc/gone/new"), "v2\n");
+        });
   }
 
   /** The physical offsets of a file's extents (FIEMAP through filefrag), and their flags. */
   private static List<String> extents(Path file) throws Exception {
     List<String> result = new ArrayList<>();
-    for (String line : BtrfsLoop.run("filefrag", "-v", file.toString()).split("\n")) {
+    for (String line : BusyboxLayouts.run("filefrag", "-v", file.toString()).split("\n")) {
       String[] cols = line.strip().split(":\\s*");
       if (cols.length >= 4 && cols[0].matches("\\d+")) {
         result.add(cols[2].strip());
@@ -149,7 +131,7 @@ class BtrfsStorageIT {
     assertThat(extents(top.resolve("bin/busybox"))).isEqualTo(layerExtents);
     assertThat(extents(r1.resolve("bin/busybox"))).isEqualTo(layerExtents);
     assertThat(extents(r2.resolve("bin/busybox"))).isEqualTo(layerExtents);
-    assertThat(BtrfsLoop.run("filefrag", "-v", r1.resolve("bin/busybox").toString()))
+    assertThat(BusyboxLayouts.run("filefrag", "-v", r1.resolve("bin/busybox").toString()))
         .contains("shared");
 
     // writes stay in their container
@@ -200,7 +182,7 @@ class BtrfsStorageIT {
 
     // the pod's root (host uid base) writes through the idmapped mount: it owns what it made
     // as seen through the mount; on disk the mount stored it unmapped (0)
-    BtrfsLoop.run(
+    BusyboxLayouts.run(
         "setpriv",
         "--reuid=" + base,
         "--regid=" + base,
