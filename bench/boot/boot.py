@@ -135,6 +135,7 @@ class Spawnlet:
     def __init__(self, work, layout):
         self.work = work
         self.base = tempfile.mkdtemp(dir=work, prefix="spawnlet-")
+        os.chmod(self.base, 0o711)  # a user-namespaced root must reach its rootfs (o+x)
         self.sock = os.path.join(self.base, "cri.sock")
         octet = 100 + (uuid.uuid4().int % 100)
         self.bridge = "spwb%04x" % (uuid.uuid4().int % 65536)
@@ -211,6 +212,11 @@ class Spawnlet:
         return [c + s for c, s in zip(create, start)]
 
     def close(self):
+        # a boot that failed half-way leaves its pod: take every pod down before the daemon
+        try:
+            self.crictl("rmp", "-fa")
+        except Exception as e:  # noqa: BLE001 - best effort, the daemon may be gone
+            print(f"boot.py: removing pods of {self.base}: {e}", file=sys.stderr)
         self.daemon.send_signal(signal.SIGTERM)
         try:
             self.daemon.wait(60)
@@ -430,6 +436,7 @@ def main():
         sys.exit("boot.py: run as root")
 
     work = tempfile.mkdtemp(prefix="spawnlet-bench-boot-")
+    os.chmod(work, 0o711)  # as /var/lib/spawnlet: user-namespaced pods' roots traverse it
     rootfs = os.path.join(work, "rootfs")
     sh("umoci", "raw", "unpack", "--image", args.layout + ":latest", rootfs, timeout=600)
     results, skipped = {}, []
