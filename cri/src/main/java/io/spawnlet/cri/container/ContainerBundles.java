@@ -22,12 +22,12 @@ import io.spawnlet.cri.oci.SystemContainerSpec;
 import io.spawnlet.cri.oci.UserNamespaceSpec;
 import io.spawnlet.cri.sandbox.MachineId;
 import io.spawnlet.cri.sandbox.SandboxFiles;
-import io.spawnlet.cri.storage.ContainerRootfs;
 import io.spawnlet.cri.storage.Digest;
 import io.spawnlet.cri.storage.FsUsage;
 import io.spawnlet.cri.storage.Image;
 import io.spawnlet.cri.storage.Layer;
 import io.spawnlet.cri.storage.LayerStore;
+import io.spawnlet.cri.storage.RootfsDriver;
 import io.spawnlet.cri.store.ContainerRecord;
 import io.spawnlet.cri.store.Directories;
 import io.spawnlet.cri.store.SandboxRecord;
@@ -74,7 +74,7 @@ public final class ContainerBundles {
   private final StateStore state;
   private final RuntimeHandlers handlers;
   private final LayerStore layers;
-  private final ContainerRootfs rootfs;
+  private final RootfsDriver rootfs;
   private final OciSpecBuilder specs =
       new OciSpecBuilder(HostLimits.ofThisProcess(), HostCapabilities.ofThisProcess());
   private final BootReadiness boot;
@@ -86,7 +86,7 @@ public final class ContainerBundles {
       StateStore state,
       RuntimeHandlers handlers,
       LayerStore layers,
-      ContainerRootfs rootfs) {
+      RootfsDriver rootfs) {
     this.containersRoot = root.resolve("containers");
     this.state = state;
     this.handlers = handlers;
@@ -191,7 +191,7 @@ public final class ContainerBundles {
       Path notifyDir = boot.open(id);
       undo.push("close notify socket", () -> boot.close(id));
       systemSpec.decorate(spec, notifyDir);
-      MachineId.install(MachineId.ensure(files.machineId()), merged);
+      MachineId.install(MachineId.ensure(files.machineId()), rootfs.editableRoot(id));
       userns.ifPresent(
           m ->
               Syscalls.lchown(
@@ -384,9 +384,9 @@ public final class ContainerBundles {
   public record LayerUsage(String mountpoint, long bytes, long inodes) {}
 
   public LayerUsage writableLayerUsage(ContainerRecord c) {
-    Path upper = rootfs.containerDir(c.id()).resolve("upper");
-    FsUsage u = FsUsage.of(upper);
-    return new LayerUsage(upper.toString(), u.bytes(), u.inodes());
+    RootfsDriver.WritableLayer layer = rootfs.writableLayer(c.id());
+    FsUsage u = layer.usage();
+    return new LayerUsage(layer.dir().toString(), u.bytes(), u.inodes());
   }
 
   /** Tells conmon to reopen the log file (after the kubelet rotated it). */
@@ -437,7 +437,7 @@ public final class ContainerBundles {
     m.put("sandboxID", c.sandboxId());
     m.put("runtimeHandler", c.runtimeHandler());
     m.put("bundle", bundle(c.id()).toString());
-    m.put("rootfs", rootfs.containerDir(c.id()).resolve("merged").toString());
+    m.put("rootfs", rootfs.rootfsPath(c.id()).toString());
     m.put("cgroupsPath", cgroupPath(c));
     if (SystemContainerSpec.HANDLER.equals(c.runtimeHandler())) {
       m.put("ready", boot.ready(c.id()));
