@@ -2,10 +2,8 @@ package io.spawnlet.e2e;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
 /**
  * A throwaway CA and a server certificate it signed for 127.0.0.1 (IP SAN), made with openssl in a
@@ -76,17 +74,9 @@ public record LoopbackCertificates(Path caCertificate, Path serverCertificate, P
   }
 
   private static void openssl(String... args) throws IOException {
-    List<String> command = new java.util.ArrayList<>(List.of("openssl"));
-    command.addAll(List.of(args));
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    try {
-      if (p.waitFor() != 0) {
-        throw new IOException(String.join(" ", command) + " failed: " + out);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted: " + command, e);
-    }
+    String[] command = new String[args.length + 1];
+    command[0] = "openssl";
+    System.arraycopy(args, 0, command, 1, args.length);
+    LoopbackRegistry.run(command);
   }
 }

@@ -176,7 +176,8 @@ public final class LoopbackRegistry implements AutoCloseable {
     throw new AssertionError("docker-registry did not listen on " + host() + ":\n" + logTail());
   }
 
-  private static String run(String... command) throws IOException {
+  /** Runs {@code command}, returning its output; a non-zero exit is an IOException. */
+  static String run(String... command) throws IOException {
     Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     try {
