@@ -12,6 +12,7 @@ import io.spawnlet.agent.node.NodeStatusReporter;
 import io.spawnlet.agent.pod.AgentSettings;
 import io.spawnlet.agent.pod.ApiPodController;
 import io.spawnlet.agent.pod.ApiPodInputs;
+import io.spawnlet.agent.pod.MirrorPods;
 import io.spawnlet.agent.pod.PodRuntime;
 import io.spawnlet.agent.pod.StaticPodController;
 import java.io.IOException;
@@ -43,6 +44,7 @@ public final class NodeAgent implements AutoCloseable {
   private final KubernetesClient client;
   private final NodeHeartbeat heartbeat;
   private final ApiPodController pods;
+  private final Optional<MirrorPods> mirrors;
   private final Optional<StaticPodController> staticPods;
 
   public NodeAgent(
@@ -57,7 +59,10 @@ public final class NodeAgent implements AutoCloseable {
         new ApiPodInputs(
             client, node.nodeName(), node.hostIps(), () -> allocatable(settings.stateDir()));
     this.pods = new ApiPodController(client, settings, runtime, inputs);
-    this.staticPods = settings.manifests().map(m -> new StaticPodController(settings, runtime));
+    this.mirrors =
+        settings.manifests().map(m -> new MirrorPods(client, node.nodeName(), node.hostIps()));
+    this.staticPods =
+        settings.manifests().map(m -> new StaticPodController(settings, runtime, mirrors));
   }
 
   /**
@@ -118,6 +123,7 @@ public final class NodeAgent implements AutoCloseable {
   @Override
   public void close() {
     staticPods.ifPresent(StaticPodController::close);
+    mirrors.ifPresent(MirrorPods::close);
     pods.close();
     heartbeat.close();
     client.close();

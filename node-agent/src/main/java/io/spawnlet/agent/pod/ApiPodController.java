@@ -81,6 +81,7 @@ public final class ApiPodController implements AutoCloseable {
 
           @Override
           public void onUpdate(Pod old, Pod pod) {
+            statuses.reconcile(pod.getMetadata().getUid(), pod.getStatus());
             sync(pod);
           }
 
@@ -126,8 +127,8 @@ public final class ApiPodController implements AutoCloseable {
   }
 
   private synchronized void sync(Pod pod) {
-    if (closed) {
-      return;
+    if (closed || MirrorPods.isMirror(pod)) {
+      return; // a mirror pod's static pod runs it; MirrorPods keeps the mirror
     }
     String uid = pod.getMetadata().getUid();
     pods.put(uid, pod);

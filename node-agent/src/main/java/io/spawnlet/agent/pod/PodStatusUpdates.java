@@ -47,6 +47,29 @@ final class PodStatusUpdates implements AutoCloseable {
     }
   }
 
+  /**
+   * Compares the apiserver's copy of a pod's status with what was sent last: when another writer
+   * changed the phase or a condition this agent owns (the node lifecycle controller marks pods not
+   * Ready while the node's lease is stale, e.g. after an apiserver outage), the next {@link #offer}
+   * goes out again even if the agent's view did not change, as the kubelet's status manager does.
+   */
+  void reconcile(String uid, PodStatus current) {
+    String json = sent.get(uid);
+    if (json == null || current == null) {
+      return;
+    }
+    PodStatus mine = Serialization.unmarshal(json, PodStatus.class);
+    boolean phaseDiffers = mine.getPhase() != null && !mine.getPhase().equals(current.getPhase());
+    Map<String, String> theirs = new java.util.HashMap<>();
+    current.getConditions().forEach(c -> theirs.put(c.getType(), c.getStatus()));
+    boolean conditionDiffers =
+        mine.getConditions().stream()
+            .anyMatch(c -> !Objects.equals(c.getStatus(), theirs.get(c.getType())));
+    if (phaseDiffers || conditionDiffers) {
+      sent.remove(uid, json);
+    }
+  }
+
   /** Forgets a pod that is gone. */
   void forget(String uid) {
     sent.remove(uid);
