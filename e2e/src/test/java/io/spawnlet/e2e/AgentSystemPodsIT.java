@@ -315,8 +315,7 @@ class AgentSystemPodsIT {
 
   @Test
   @Order(5)
-  void aStaticPodHasAMirrorPodThatComesBackWhenDeletedAndGoesWithItsManifest()
-      throws IOException {
+  void aStaticPodHasAMirrorPodThatComesBackWhenDeletedAndGoesWithItsManifest() throws IOException {
     Path manifest = node.manifests().resolve("static-web.yaml");
     Files.writeString(
         manifest,
@@ -334,12 +333,16 @@ class AgentSystemPodsIT {
         .atMost(SLOW)
         .untilAsserted(
             () ->
-                assertThat(node.cluster().kubectl("get", "pod", "static-web", "-o",
-                        "jsonpath={.status.phase}").stdout().strip())
+                assertThat(
+                        node.cluster()
+                            .kubectl("get", "pod", "static-web", "-o", "jsonpath={.status.phase}")
+                            .stdout()
+                            .strip())
                     .as(node.agentLogTail())
                     .isEqualTo("Running"));
     String annotations = node.field("pod", "static-web", "{.metadata.annotations}");
-    String hash = node.field("pod", "static-web", "{.metadata.annotations.kubernetes\\.io/config\\.hash}");
+    String hash =
+        node.field("pod", "static-web", "{.metadata.annotations.kubernetes\\.io/config\\.hash}");
     assertThat(hash).isNotEmpty();
     assertThat(annotations)
         .contains("\"kubernetes.io/config.mirror\":\"" + hash + "\"")

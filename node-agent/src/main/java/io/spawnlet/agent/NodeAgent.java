@@ -85,11 +85,14 @@ public final class NodeAgent implements AutoCloseable {
   }
 
   /**
-   * The host's IPv4 addresses on interfaces that are up, loopback last (for a loopback-only host).
+   * The node's IPv4 address: the one on the interface of the default route (stable while bridges
+   * and veths of pods and tests come and go), else the first on an interface that is up, loopback
+   * last (for a loopback-only host). {@code --node-ip} overrides it.
    */
   public static List<String> hostIps() {
     List<String> ips = new ArrayList<>();
     List<String> loopback = new ArrayList<>();
+    Optional<String> routed = defaultRouteInterface();
     try {
       for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
         if (!nic.isUp()
@@ -97,9 +100,16 @@ public final class NodeAgent implements AutoCloseable {
             || nic.getName().startsWith("veth")) {
           continue;
         }
+        boolean preferred = routed.isPresent() && routed.get().equals(nic.getName());
         for (InetAddress a : Collections.list(nic.getInetAddresses())) {
           if (a instanceof Inet4Address) {
-            (a.isLoopbackAddress() ? loopback : ips).add(a.getHostAddress());
+            if (a.isLoopbackAddress()) {
+              loopback.add(a.getHostAddress());
+            } else if (preferred) {
+              ips.add(0, a.getHostAddress());
+            } else {
+              ips.add(a.getHostAddress());
+            }
           }
         }
       }
@@ -110,6 +120,20 @@ public final class NodeAgent implements AutoCloseable {
       ips.addAll(loopback.isEmpty() ? List.of("127.0.0.1") : loopback);
     }
     return ips.subList(0, 1);
+  }
+
+  /** The interface of the IPv4 default route (destination 0.0.0.0/0 in /proc/net/route). */
+  private static Optional<String> defaultRouteInterface() {
+    try {
+      return Files.readAllLines(Path.of("/proc/net/route")).stream()
+          .skip(1)
+          .map(l -> l.trim().split("\\s+"))
+          .filter(f -> f.length > 7 && f[1].equals("00000000") && f[7].equals("00000000"))
+          .map(f -> f[0])
+          .findFirst();
+    } catch (IOException e) {
+      return Optional.empty();
+    }
   }
 
   public void start() throws IOException {

@@ -108,6 +108,17 @@ final class PodStatusUpdates implements AutoCloseable {
         if (e.getCode() == 404 || e.getCode() == 409) {
           continue; // the pod is gone, or is another pod now: nothing to report
         }
+        if (e.getCode() == 422) {
+          // The apiserver refuses this status for good: retrying it would fail the same way and
+          // hold up other pods' statuses. The next different status is sent again.
+          log.warn(
+              "the apiserver refused the status of pod {}/{}: {}",
+              next.pod().namespace(),
+              next.pod().name(),
+              e.getMessage());
+          sent.put(next.pod().uid(), next.statusJson());
+          continue;
+        }
         if (!failing) {
           log.warn(
               "cannot patch the status of pod {}/{}: {} (retrying)",
