@@ -48,6 +48,7 @@ public final class MirrorPods implements AutoCloseable {
   private final Map<String, String> complaints = new HashMap<>();
   private String nodeUid;
   private Instant lastSync = Instant.MIN;
+  private String failure;
 
   public MirrorPods(KubernetesClient client, String nodeName, List<String> hostIps) {
     this.client = client;
@@ -88,26 +89,37 @@ public final class MirrorPods implements AutoCloseable {
       }
       Map<String, StaticPod> wanted =
           pods.stream().collect(Collectors.toMap(StaticPod::key, p -> p, (a, b) -> a));
-      for (StaticPod pod : wanted.values()) {
-        ensure(pod);
-      }
-      mirrors.keySet().retainAll(wanted.keySet());
+      // The Node authorizer lets a node read only pods bound to it: list those (as the kubelet's
+      // informer does) instead of getting each name, which is forbidden until the mirror exists.
+      Map<String, Pod> bound = new HashMap<>();
       for (Pod existing :
           client.pods().inAnyNamespace().withField("spec.nodeName", nodeName).list().getItems()) {
-        String key = existing.getMetadata().getNamespace() + "/" + existing.getMetadata().getName();
-        if (isMirror(existing) && !wanted.containsKey(key)) {
-          log.info("mirror pod {}: its static pod is gone, deleting it", key);
-          delete(existing);
+        bound.put(
+            existing.getMetadata().getNamespace() + "/" + existing.getMetadata().getName(),
+            existing);
+      }
+      for (StaticPod pod : wanted.values()) {
+        ensure(pod, bound.get(pod.key()));
+      }
+      mirrors.keySet().retainAll(wanted.keySet());
+      for (Map.Entry<String, Pod> e : bound.entrySet()) {
+        if (isMirror(e.getValue()) && !wanted.containsKey(e.getKey())) {
+          log.info("mirror pod {}: its static pod is gone, deleting it", e.getKey());
+          delete(e.getValue());
         }
       }
+      failure = null;
     } catch (KubernetesClientException e) {
-      log.debug("cannot sync mirror pods: {}", e.getMessage());
+      if (!e.getMessage().equals(failure)) {
+        log.warn(
+            "cannot sync mirror pods: {} (retrying every {}s)", e.getMessage(), RESYNC.toSeconds());
+      }
+      failure = e.getMessage();
     }
   }
 
-  private void ensure(StaticPod pod) {
+  private void ensure(StaticPod pod, Pod existing) {
     Mirror mirror = mirrors.computeIfAbsent(pod.key(), k -> new Mirror());
-    Pod existing = client.pods().inNamespace(pod.namespace()).withName(pod.name()).get();
     if (existing != null && !isMirror(existing)) {
       String message =
           "pod "
