@@ -34,7 +34,14 @@ final class AgentNode implements AutoCloseable {
   static AgentNode start(SpawnletDaemon daemon, String prefix) {
     try {
       Path base = Files.createTempDirectory(prefix);
-      AgentNode node = new AgentNode(daemon, base, ControlPlane.start(base.resolve("cluster")));
+      ControlPlane cluster;
+      try {
+        cluster = ControlPlane.start(base.resolve("cluster"));
+      } catch (RuntimeException | AssertionError e) {
+        deleteTree(base);
+        throw e;
+      }
+      AgentNode node = new AgentNode(daemon, base, cluster);
       node.startAgent();
       return node;
     } catch (IOException e) {
@@ -149,10 +156,14 @@ final class AgentNode implements AutoCloseable {
       }
       cluster.close();
     } finally {
-      try (Stream<Path> paths = Files.walk(base)) {
-        for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-          Files.deleteIfExists(p);
-        }
+      deleteTree(base);
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
       }
     }
   }
