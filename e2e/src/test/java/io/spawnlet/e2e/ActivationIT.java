@@ -368,7 +368,7 @@ class ActivationIT {
     return config;
   }
 
-  private static Path compileServer(Path dir) throws Exception {
+  static Path compileServer(Path dir) throws Exception {
     Files.createDirectories(dir);
     Path source = dir.resolve("listen-fds-server.c");
     try (InputStream in =

@@ -12,6 +12,7 @@ import io.spawnlet.agent.node.NodeStatusReporter;
 import io.spawnlet.agent.pod.AgentSettings;
 import io.spawnlet.agent.pod.ApiPodController;
 import io.spawnlet.agent.pod.ApiPodInputs;
+import io.spawnlet.agent.pod.MirrorPods;
 import io.spawnlet.agent.pod.PodRuntime;
 import io.spawnlet.agent.pod.StaticPodController;
 import java.io.IOException;
@@ -43,6 +44,7 @@ public final class NodeAgent implements AutoCloseable {
   private final KubernetesClient client;
   private final NodeHeartbeat heartbeat;
   private final ApiPodController pods;
+  private final Optional<MirrorPods> mirrors;
   private final Optional<StaticPodController> staticPods;
 
   public NodeAgent(
@@ -57,7 +59,10 @@ public final class NodeAgent implements AutoCloseable {
         new ApiPodInputs(
             client, node.nodeName(), node.hostIps(), () -> allocatable(settings.stateDir()));
     this.pods = new ApiPodController(client, settings, runtime, inputs);
-    this.staticPods = settings.manifests().map(m -> new StaticPodController(settings, runtime));
+    this.mirrors =
+        settings.manifests().map(m -> new MirrorPods(client, node.nodeName(), node.hostIps()));
+    this.staticPods =
+        settings.manifests().map(m -> new StaticPodController(settings, runtime, mirrors));
   }
 
   /**
@@ -80,11 +85,14 @@ public final class NodeAgent implements AutoCloseable {
   }
 
   /**
-   * The host's IPv4 addresses on interfaces that are up, loopback last (for a loopback-only host).
+   * The node's IPv4 address: the one on the interface of the default route (stable while bridges
+   * and veths of pods and tests come and go), else the first on an interface that is up, loopback
+   * last (for a loopback-only host). {@code --node-ip} overrides it.
    */
   public static List<String> hostIps() {
     List<String> ips = new ArrayList<>();
     List<String> loopback = new ArrayList<>();
+    Optional<String> routed = defaultRouteInterface();
     try {
       for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
         if (!nic.isUp()
@@ -92,9 +100,16 @@ public final class NodeAgent implements AutoCloseable {
             || nic.getName().startsWith("veth")) {
           continue;
         }
+        boolean preferred = routed.isPresent() && routed.get().equals(nic.getName());
         for (InetAddress a : Collections.list(nic.getInetAddresses())) {
           if (a instanceof Inet4Address) {
-            (a.isLoopbackAddress() ? loopback : ips).add(a.getHostAddress());
+            if (a.isLoopbackAddress()) {
+              loopback.add(a.getHostAddress());
+            } else if (preferred) {
+              ips.add(0, a.getHostAddress());
+            } else {
+              ips.add(a.getHostAddress());
+            }
           }
         }
       }
@@ -105,6 +120,20 @@ public final class NodeAgent implements AutoCloseable {
       ips.addAll(loopback.isEmpty() ? List.of("127.0.0.1") : loopback);
     }
     return ips.subList(0, 1);
+  }
+
+  /** The interface of the IPv4 default route (destination 0.0.0.0/0 in /proc/net/route). */
+  private static Optional<String> defaultRouteInterface() {
+    try {
+      return Files.readAllLines(Path.of("/proc/net/route")).stream()
+          .skip(1)
+          .map(l -> l.trim().split("\\s+"))
+          .filter(f -> f.length > 7 && f[1].equals("00000000") && f[7].equals("00000000"))
+          .map(f -> f[0])
+          .findFirst();
+    } catch (IOException e) {
+      return Optional.empty();
+    }
   }
 
   public void start() throws IOException {
@@ -118,6 +147,7 @@ public final class NodeAgent implements AutoCloseable {
   @Override
   public void close() {
     staticPods.ifPresent(StaticPodController::close);
+    mirrors.ifPresent(MirrorPods::close);
     pods.close();
     heartbeat.close();
     client.close();

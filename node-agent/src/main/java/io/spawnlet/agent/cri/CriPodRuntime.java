@@ -33,7 +33,6 @@ import org.slf4j.LoggerFactory;
 import runtime.v1.AuthConfig;
 import runtime.v1.Capability;
 import runtime.v1.ContainerConfig;
-import runtime.v1.ContainerFilter;
 import runtime.v1.ContainerMetadata;
 import runtime.v1.ContainerState;
 import runtime.v1.ContainerStatusRequest;
@@ -83,9 +82,35 @@ public final class CriPodRuntime implements PodRuntime, AutoCloseable {
   private static final Duration PULL_DEADLINE = Duration.ofMinutes(10);
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /** Below the workers' 1 s poll: each poll sees a listing made after the previous poll. */
+  private static final Duration LISTING_MAX_AGE = Duration.ofMillis(500);
+
+  private static final String ACTIVATION_ANNOTATION = "spawnlet.io/activation";
+
   private final EventLoopGroup group =
       new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
   private final ManagedChannel channel;
+  private final ContainerListing listing =
+      new ContainerListing(
+          new ContainerListing.Source() {
+            @Override
+            public List<ContainerListing.Listed> list() {
+              return listAllContainers();
+            }
+
+            @Override
+            public Optional<ContainerView> status(String containerId) {
+              return containerStatus(containerId);
+            }
+          },
+          LISTING_MAX_AGE);
+
+  /**
+   * Statuses of sandboxes that are not socket-activated: their IPs are fixed at RunPodSandbox and
+   * they have no activation state, so one verbose PodSandboxStatus each is enough.
+   */
+  private final Map<String, SandboxStatus> fixedSandboxStatuses =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   public CriPodRuntime(Path socket) {
     channel =
@@ -150,6 +175,10 @@ public final class CriPodRuntime implements PodRuntime, AutoCloseable {
 
   @Override
   public SandboxStatus sandboxStatus(String sandboxId) {
+    SandboxStatus fixed = fixedSandboxStatuses.get(sandboxId);
+    if (fixed != null) {
+      return fixed;
+    }
     var response =
         call(
             "PodSandboxStatus " + sandboxId,
@@ -166,7 +195,13 @@ public final class CriPodRuntime implements PodRuntime, AutoCloseable {
       ips.add(network.getIp());
     }
     network.getAdditionalIpsList().forEach(ip -> ips.add(ip.getIp()));
-    return new SandboxStatus(ips, activationState(response.getInfoOrDefault("info", "")));
+    SandboxStatus status =
+        new SandboxStatus(ips, activationState(response.getInfoOrDefault("info", "")));
+    if (response.getStatus().getState() == PodSandboxState.SANDBOX_READY
+        && !response.getStatus().getAnnotationsMap().containsKey(ACTIVATION_ANNOTATION)) {
+      fixedSandboxStatuses.put(sandboxId, status);
+    }
+    return status;
   }
 
   /** The daemon puts a socket-activated pod's state under "activation" of the verbose info. */
@@ -226,6 +261,8 @@ public final class CriPodRuntime implements PodRuntime, AutoCloseable {
             runtime()
                 .stopPodSandbox(
                     StopPodSandboxRequest.newBuilder().setPodSandboxId(sandboxId).build()));
+    fixedSandboxStatuses.remove(sandboxId);
+    listing.invalidate();
   }
 
   @Override
@@ -236,6 +273,8 @@ public final class CriPodRuntime implements PodRuntime, AutoCloseable {
             runtime()
                 .removePodSandbox(
                     RemovePodSandboxRequest.newBuilder().setPodSandboxId(sandboxId).build()));
+    fixedSandboxStatuses.remove(sandboxId);
+    listing.invalidate();
   }
 
   @Override
@@ -296,63 +335,67 @@ public final class CriPodRuntime implements PodRuntime, AutoCloseable {
 
   @Override
   public List<ContainerView> containers(String sandboxId) {
-    var listed =
-        call(
-            "ListContainers " + sandboxId,
-            () ->
-                runtime()
-                    .listContainers(
-                        ListContainersRequest.newBuilder()
-                            .setFilter(ContainerFilter.newBuilder().setPodSandboxId(sandboxId))
-                            .build()));
-    List<ContainerView> views = new ArrayList<>();
-    for (var c : listed.getContainersList()) {
-      runtime.v1.ContainerStatus st;
-      try {
-        st =
-            runtime()
-                .containerStatus(
-                    ContainerStatusRequest.newBuilder().setContainerId(c.getId()).build())
-                .getStatus();
-      } catch (StatusRuntimeException e) {
-        if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
-          continue; // removed between the two calls
-        }
-        throw failure("ContainerStatus " + c.getId(), e);
+    return listing.containers(sandboxId);
+  }
+
+  /** Every container of the runtime, one ListContainers (see {@link ContainerListing}). */
+  private List<ContainerListing.Listed> listAllContainers() {
+    return call(
+            "ListContainers",
+            () -> runtime().listContainers(ListContainersRequest.getDefaultInstance()))
+        .getContainersList()
+        .stream()
+        .map(c -> new ContainerListing.Listed(c.getId(), c.getPodSandboxId(), state(c.getState())))
+        .toList();
+  }
+
+  private Optional<ContainerView> containerStatus(String id) {
+    runtime.v1.ContainerStatus st;
+    try {
+      st =
+          runtime()
+              .containerStatus(ContainerStatusRequest.newBuilder().setContainerId(id).build())
+              .getStatus();
+    } catch (StatusRuntimeException e) {
+      if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
+        return Optional.empty();
       }
-      views.add(
-          new ContainerView(
-              st.getId(),
-              st.getMetadata().getName(),
-              st.getMetadata().getAttempt(),
-              state(st.getState()),
-              st.getExitCode(),
-              st.getCreatedAt(),
-              st.getStartedAt(),
-              st.getFinishedAt(),
-              st.getReason(),
-              st.getMessage(),
-              st.getImage().getImage(),
-              st.getImageRef(),
-              st.getLogPath()));
+      throw failure("ContainerStatus " + id, e);
     }
-    return views;
+    return Optional.of(
+        new ContainerView(
+            st.getId(),
+            st.getMetadata().getName(),
+            st.getMetadata().getAttempt(),
+            state(st.getState()),
+            st.getExitCode(),
+            st.getCreatedAt(),
+            st.getStartedAt(),
+            st.getFinishedAt(),
+            st.getReason(),
+            st.getMessage(),
+            st.getImage().getImage(),
+            st.getImageRef(),
+            st.getLogPath()));
   }
 
   @Override
   public String createContainer(
       String sandboxId, SandboxPlan sandbox, ContainerPlan container, int attempt) {
-    return call(
-            "CreateContainer " + sandbox.key() + "/" + container.name(),
-            () ->
-                runtime()
-                    .createContainer(
-                        CreateContainerRequest.newBuilder()
-                            .setPodSandboxId(sandboxId)
-                            .setConfig(containerConfig(sandbox, container, attempt))
-                            .setSandboxConfig(sandboxConfig(sandbox))
-                            .build()))
-        .getContainerId();
+    String id =
+        call(
+                "CreateContainer " + sandbox.key() + "/" + container.name(),
+                () ->
+                    runtime()
+                        .createContainer(
+                            CreateContainerRequest.newBuilder()
+                                .setPodSandboxId(sandboxId)
+                                .setConfig(containerConfig(sandbox, container, attempt))
+                                .setSandboxConfig(sandboxConfig(sandbox))
+                                .build()))
+            .getContainerId();
+    listing.invalidate();
+    return id;
   }
 
   @Override
@@ -363,6 +406,7 @@ public final class CriPodRuntime implements PodRuntime, AutoCloseable {
             runtime()
                 .startContainer(
                     StartContainerRequest.newBuilder().setContainerId(containerId).build()));
+    listing.invalidate();
   }
 
   @Override
@@ -376,6 +420,7 @@ public final class CriPodRuntime implements PodRuntime, AutoCloseable {
                         .setContainerId(containerId)
                         .setTimeout(grace.toSeconds())
                         .build()));
+    listing.invalidate();
   }
 
   @Override
@@ -386,6 +431,7 @@ public final class CriPodRuntime implements PodRuntime, AutoCloseable {
             runtime()
                 .removeContainer(
                     RemoveContainerRequest.newBuilder().setContainerId(containerId).build()));
+    listing.invalidate();
   }
 
   @Override

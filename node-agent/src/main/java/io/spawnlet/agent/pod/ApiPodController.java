@@ -81,6 +81,7 @@ public final class ApiPodController implements AutoCloseable {
 
           @Override
           public void onUpdate(Pod old, Pod pod) {
+            statuses.reconcile(pod.getMetadata().getUid(), pod.getStatus());
             sync(pod);
           }
 
@@ -126,8 +127,8 @@ public final class ApiPodController implements AutoCloseable {
   }
 
   private synchronized void sync(Pod pod) {
-    if (closed) {
-      return;
+    if (closed || MirrorPods.isMirror(pod)) {
+      return; // a mirror pod's static pod runs it; MirrorPods keeps the mirror
     }
     String uid = pod.getMetadata().getUid();
     pods.put(uid, pod);
@@ -159,7 +160,7 @@ public final class ApiPodController implements AutoCloseable {
         new PodWorker(
             key,
             uid,
-            ips -> planner.plan(pods.getOrDefault(uid, pod), inputs, ips),
+            ips -> plan(pods.getOrDefault(uid, pod), ips),
             runtime,
             terminator,
             writer,
@@ -167,6 +168,21 @@ public final class ApiPodController implements AutoCloseable {
             settings.pollInterval());
     workers.put(uid, worker);
     worker.start();
+  }
+
+  /**
+   * Plans the pod with its configMaps, secrets and tokens read now. An apiserver that cannot be
+   * reached is an input that is missing for now: a running pod keeps its plan and is kept running
+   * (probes, restarts) until the apiserver is back, instead of its worker failing every sync.
+   */
+  private PodPlan plan(Pod pod, List<String> ips) {
+    try {
+      return planner.plan(pod, inputs, ips);
+    } catch (KubernetesClientException e) {
+      throw new PodInputException(
+          "cannot read the pod's configMaps, secrets or tokens from the apiserver: "
+              + e.getMessage());
+    }
   }
 
   /** Stops and removes the pod, then deletes its object for good (the kubelet's final delete). */

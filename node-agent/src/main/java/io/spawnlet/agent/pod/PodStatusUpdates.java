@@ -47,6 +47,29 @@ final class PodStatusUpdates implements AutoCloseable {
     }
   }
 
+  /**
+   * Compares the apiserver's copy of a pod's status with what was sent last: when another writer
+   * changed the phase or a condition this agent owns (the node lifecycle controller marks pods not
+   * Ready while the node's lease is stale, e.g. after an apiserver outage), the next {@link #offer}
+   * goes out again even if the agent's view did not change, as the kubelet's status manager does.
+   */
+  void reconcile(String uid, PodStatus current) {
+    String json = sent.get(uid);
+    if (json == null || current == null) {
+      return;
+    }
+    PodStatus mine = Serialization.unmarshal(json, PodStatus.class);
+    boolean phaseDiffers = mine.getPhase() != null && !mine.getPhase().equals(current.getPhase());
+    Map<String, String> theirs = new java.util.HashMap<>();
+    current.getConditions().forEach(c -> theirs.put(c.getType(), c.getStatus()));
+    boolean conditionDiffers =
+        mine.getConditions().stream()
+            .anyMatch(c -> !Objects.equals(c.getStatus(), theirs.get(c.getType())));
+    if (phaseDiffers || conditionDiffers) {
+      sent.remove(uid, json);
+    }
+  }
+
   /** Forgets a pod that is gone. */
   void forget(String uid) {
     sent.remove(uid);
@@ -84,6 +107,17 @@ final class PodStatusUpdates implements AutoCloseable {
       } catch (KubernetesClientException e) {
         if (e.getCode() == 404 || e.getCode() == 409) {
           continue; // the pod is gone, or is another pod now: nothing to report
+        }
+        if (e.getCode() == 422) {
+          // The apiserver refuses this status for good: retrying it would fail the same way and
+          // hold up other pods' statuses. The next different status is sent again.
+          log.warn(
+              "the apiserver refused the status of pod {}/{}: {}",
+              next.pod().namespace(),
+              next.pod().name(),
+              e.getMessage());
+          sent.put(next.pod().uid(), next.statusJson());
+          continue;
         }
         if (!failing) {
           log.warn(

@@ -49,6 +49,10 @@ final class PodStatusWriter implements PodObserver {
     this.events = events;
   }
 
+  PodRef pod() {
+    return pod;
+  }
+
   @Override
   public void synced(PodSnapshot s) {
     if (s.awake().isPresent() && !s.awake().equals(lastAwake)) {

@@ -42,6 +42,9 @@ final class PodTerminator {
       for (Thread t : stops) {
         joinUninterruptibly(t);
       }
+      if (!stops.isEmpty()) {
+        logExits(key, sandbox.id());
+      }
       runtime.stopSandbox(sandbox.id());
       runtime.removeSandbox(sandbox.id());
       log.info("pod {} stopped and removed (sandbox {})", key, shortId(sandbox.id()));
@@ -53,6 +56,23 @@ final class PodTerminator {
       log.warn("pod {}: cannot unmount its memory volumes: {} (umount them by hand)", key, e);
     }
     deleteTree(podDir);
+  }
+
+  /**
+   * How the stopped containers ended: exit code 0 after the stop signal is a graceful stop (a
+   * system container's systemd powered off on SIGRTMIN+3), 137 means the grace period ran out.
+   */
+  private void logExits(String key, String sandboxId) {
+    for (ContainerView c : runtime.containers(sandboxId)) {
+      if (c.state() == ContainerView.State.EXITED) {
+        log.info(
+            "pod {}: container {} (attempt {}) stopped with exit code {}",
+            key,
+            c.name(),
+            c.attempt(),
+            c.exitCode());
+      }
+    }
   }
 
   static String shortId(String id) {

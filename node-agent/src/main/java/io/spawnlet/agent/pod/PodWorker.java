@@ -107,13 +107,23 @@ final class PodWorker {
   /** A static pod's worker: its plan is fixed, nobody observes it. */
   static PodWorker forStaticPod(
       PodPlan plan, PodRuntime runtime, PodTerminator terminator, Duration poll) {
+    return forStaticPod(plan, runtime, terminator, poll, PodObserver.IGNORE);
+  }
+
+  /** A static pod's worker: its plan is fixed; {@code observer} reports to its mirror pod. */
+  static PodWorker forStaticPod(
+      PodPlan plan,
+      PodRuntime runtime,
+      PodTerminator terminator,
+      Duration poll,
+      PodObserver observer) {
     return new PodWorker(
         plan.sandbox().key(),
         plan.sandbox().uid(),
         ips -> plan,
         runtime,
         terminator,
-        PodObserver.IGNORE,
+        observer,
         new ProbeRunner(runtime),
         poll);
   }

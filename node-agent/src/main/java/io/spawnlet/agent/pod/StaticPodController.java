@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
@@ -40,11 +41,20 @@ public final class StaticPodController implements AutoCloseable {
   private final Map<String, PodWorker> workers = new ConcurrentHashMap<>();
   private final Map<String, Thread> replacing = new ConcurrentHashMap<>();
   private final Map<String, String> reported = new HashMap<>();
+  private final Optional<MirrorPods> mirrors;
+  private volatile Map<String, StaticPod> scanned = Map.of();
   private volatile boolean closed;
   private Thread loop;
 
   public StaticPodController(AgentSettings settings, PodRuntime runtime) {
+    this(settings, runtime, Optional.empty());
+  }
+
+  /** With {@code mirrors}, each static pod gets a mirror pod in the apiserver. */
+  public StaticPodController(
+      AgentSettings settings, PodRuntime runtime, Optional<MirrorPods> mirrors) {
     this.settings = settings;
+    this.mirrors = mirrors;
     this.manifests =
         settings
             .manifests()
@@ -98,6 +108,7 @@ public final class StaticPodController implements AutoCloseable {
       try {
         Thread.sleep(settings.pollInterval());
         reconcile(scan());
+        mirrors.ifPresent(m -> m.sync(scanned.values()));
       } catch (InterruptedException e) {
         return;
       } catch (RuntimeException | IOException e) {
@@ -113,6 +124,7 @@ public final class StaticPodController implements AutoCloseable {
       files = list.filter(ManifestFiles::isManifest).filter(Files::isRegularFile).sorted().toList();
     }
     Map<String, PodPlan> desired = new LinkedHashMap<>();
+    Map<String, StaticPod> read = new LinkedHashMap<>();
     Map<String, Path> sources = new HashMap<>();
     Set<String> problems = new java.util.HashSet<>();
     for (Path file : files) {
@@ -142,6 +154,7 @@ public final class StaticPodController implements AutoCloseable {
         }
         try {
           desired.put(pod.key(), planner.plan(pod));
+          read.put(pod.key(), pod);
           sources.put(pod.key(), file);
         } catch (PodRefusedException e) {
           report(
@@ -152,6 +165,7 @@ public final class StaticPodController implements AutoCloseable {
       }
     }
     reported.keySet().retainAll(problems);
+    scanned = read;
     return desired;
   }
 
@@ -189,8 +203,11 @@ public final class StaticPodController implements AutoCloseable {
     for (var entry : desired.entrySet()) {
       String key = entry.getKey();
       if (!workers.containsKey(key) && !replacing.containsKey(key)) {
+        PodObserver observer =
+            mirrors.<PodObserver>map(m -> m.observer(scanned.get(key))).orElse(PodObserver.IGNORE);
         PodWorker worker =
-            PodWorker.forStaticPod(entry.getValue(), runtime, terminator, settings.pollInterval());
+            PodWorker.forStaticPod(
+                entry.getValue(), runtime, terminator, settings.pollInterval(), observer);
         workers.put(key, worker);
         worker.start();
       }
