@@ -34,6 +34,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * deleting with systemd's poweroff (exit code 0) and no sandbox left.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@KubernetesSuite
 class AgentSystemPodsIT {
   private static final Duration SLOW = Duration.ofSeconds(180);
   private static final String SYSTEMD_IMAGE = SystemPodConfigs.IMAGE;
