@@ -24,11 +24,12 @@ CRI_TOOLS_DIR="$GO_TOOLS_DIR/cri-tools-$CRI_TOOLS_VERSION"
 
 # What spawnlet and its tests use on the host. docker-registry (+ apache2-utils: htpasswd -B for
 # its bcrypt-only htpasswd auth), mmdebstrap, systemd-container and
-# containerd are for the registry tests, the Debian system image and the side-by-side benchmarks.
+# containerd are for the registry tests, the Debian system image and the side-by-side benchmarks;
+# btrfs-progs (mkfs.btrfs) makes the loop file systems of the btrfs storage driver tests.
 DEBIAN_PACKAGES=(
   crun runc conmon containernetworking-plugins skopeo umoci busybox-static jq iproute2 iptables
   curl socat openssl unzip maven
-  docker-registry apache2-utils mmdebstrap systemd-container containerd
+  docker-registry apache2-utils mmdebstrap systemd-container containerd btrfs-progs
 )
 
 install_packages() {

@@ -8,6 +8,7 @@ import io.spawnlet.cri.container.ContainerCreator;
 import io.spawnlet.cri.container.ContainerExits;
 import io.spawnlet.cri.container.ContainerLifecycle;
 import io.spawnlet.cri.container.ContainerQueries;
+import io.spawnlet.cri.container.OomKills;
 import io.spawnlet.cri.events.ContainerEvents;
 import io.spawnlet.cri.grpc.CriServer;
 import io.spawnlet.cri.grpc.ImageServiceEndpoint;
@@ -30,9 +31,10 @@ import io.spawnlet.cri.sandbox.PodSandboxQueries;
 import io.spawnlet.cri.sandbox.PodSandboxRunner;
 import io.spawnlet.cri.sandbox.PodSandboxTeardown;
 import io.spawnlet.cri.sandbox.SandboxLayout;
-import io.spawnlet.cri.storage.ContainerRootfs;
 import io.spawnlet.cri.storage.ImageStore;
 import io.spawnlet.cri.storage.LayerStore;
+import io.spawnlet.cri.storage.RootfsDriver;
+import io.spawnlet.cri.storage.StorageDriver;
 import io.spawnlet.cri.store.StateStore;
 import io.spawnlet.cri.streaming.StreamTargets;
 import io.spawnlet.cri.streaming.StreamingServer;
@@ -92,7 +94,10 @@ public final class SpawnletDaemon implements AutoCloseable {
     StateStore state = new StateStore(cfg.root());
     LayerStore layers = new LayerStore(cfg.root().resolve("storage"));
     ImageStore imageStore = new ImageStore(cfg.root().resolve("storage"), layers);
-    ContainerRootfs rootfs = new ContainerRootfs(cfg.root().resolve("storage"));
+    StorageDriver storageDriver =
+        StorageDriver.parse(java.util.Optional.ofNullable(cfg.storageDriver()));
+    RootfsDriver rootfs = storageDriver.open(cfg.root().resolve("storage"));
+    log.info("storage driver {}", storageDriver.name().toLowerCase(java.util.Locale.ROOT));
     PodCgroups cgroups = new PodCgroups(cgroupLayout);
     NamespacePinner pinner = new NamespacePinner(cfg.runRoot());
     PodNetwork network =
@@ -113,6 +118,7 @@ public final class SpawnletDaemon implements AutoCloseable {
     ContainerExits exits = new ContainerExits(state, events);
     SandboxLayout sandboxLayout = new SandboxLayout(cfg.root(), cfg.runRoot());
     ContainerBundles bundles = new ContainerBundles(cfg.root(), state, handlers, layers, rootfs);
+    exits.useOomKills(new OomKills(bundles, new CgroupAccounting(cgroupLayout)));
     ContainerLifecycle lifecycle = new ContainerLifecycle(state, handlers, bundles, exits, events);
     ContainerQueries containerQueries =
         new ContainerQueries(state, bundles, new CgroupAccounting(cgroupLayout));

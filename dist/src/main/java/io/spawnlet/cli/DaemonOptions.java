@@ -73,6 +73,13 @@ final class DaemonOptions {
               + " 127.0.0.1:0, a free port).")
   String streamAddress;
 
+  @Option(
+      names = "--storage-driver",
+      description =
+          "How container root filesystems are made: overlay (default) or btrfs (the root must"
+              + " be on btrfs: a subvolume per layer, a snapshot per container).")
+  String storageDriver;
+
   /**
    * The config file under these flags (flags win, then SPAWNLET_METRICS_ADDRESS, then the file).
    */
@@ -94,7 +101,8 @@ final class DaemonOptions {
             null,
             registryAuthFile,
             metricsAddress != null ? metricsAddress : System.getenv(METRICS_ADDRESS_ENV),
-            streamAddress);
+            streamAddress,
+            storageDriver);
     return file.overlay(flags);
   }
 }

@@ -29,6 +29,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * container; {@code kubectl delete pod} removes the sandbox.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@KubernetesSuite
 class AgentIT {
   private static final Duration SLOW = Duration.ofSeconds(120);
 

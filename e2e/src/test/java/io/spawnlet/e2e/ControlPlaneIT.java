@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
  * NodeRestriction, and a second control plane runs beside the first and survives an apiserver
  * restart with its data.
  */
+@KubernetesSuite
 class ControlPlaneIT {
   private static final Duration SLOW = Duration.ofSeconds(90);
 

@@ -37,6 +37,7 @@ import runtime.v1.CreateContainerRequest;
 import runtime.v1.ExecSyncRequest;
 import runtime.v1.ExecSyncResponse;
 import runtime.v1.GetEventsRequest;
+import runtime.v1.LinuxContainerConfig;
 import runtime.v1.LinuxContainerResources;
 import runtime.v1.ListContainerStatsRequest;
 import runtime.v1.ListContainersRequest;
@@ -374,6 +375,29 @@ class CriApiIT {
     // The container is unharmed and the next exec works.
     assertThat(exec(id, 30, "echo", "still-here").getStdout().toStringUtf8())
         .isEqualTo("still-here\n");
+  }
+
+  @Test
+  void aContainerTheOomKillerEndsIsReportedOomKilled() {
+    PodSandboxConfig config = protos.pod("oom-" + CriProtos.suffix()).build();
+    String pod = runPod(config);
+    // tail reads /dev/zero looking for a newline that never comes, keeping all it read.
+    String id =
+        createAndStart(
+            pod,
+            config,
+            container("hog", "tail", "/dev/zero")
+                .setLinux(
+                    LinuxContainerConfig.newBuilder()
+                        .setResources(
+                            LinuxContainerResources.newBuilder()
+                                .setMemoryLimitInBytes(32 * MIB)
+                                .setMemorySwapLimitInBytes(32 * MIB))));
+    await("the hog's exit")
+        .atMost(SLOW)
+        .until(() -> RestartIT.status(cri, id).getState() == ContainerState.CONTAINER_EXITED);
+    assertThat(RestartIT.status(cri, id).getReason()).isEqualTo("OOMKilled");
+    assertThat(RestartIT.status(cri, id).getExitCode()).isEqualTo(137);
   }
 
   @Test

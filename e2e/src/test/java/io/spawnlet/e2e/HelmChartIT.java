@@ -21,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and uninstalls cleanly on that apiserver (without its pre-delete hook, which needs a node to
  * run).
  */
+@KubernetesSuite
 class HelmChartIT {
   private static final Duration HELM_TIMEOUT = Duration.ofMinutes(3);
 

@@ -35,6 +35,17 @@ public final class LoopbackRegistry implements AutoCloseable {
 
   /** Starts a registry over a copy of {@code storage} in {@code dir}; password may be null. */
   public static LoopbackRegistry start(Path storage, Path dir, String password) {
+    return start(storage, dir, password, null);
+  }
+
+  /** Same, served over HTTPS only with {@code certificates}' server certificate. */
+  public static LoopbackRegistry startTls(
+      Path storage, Path dir, LoopbackCertificates certificates) {
+    return start(storage, dir, null, certificates);
+  }
+
+  private static LoopbackRegistry start(
+      Path storage, Path dir, String password, LoopbackCertificates tls) {
     try {
       Files.createDirectories(dir);
       run("cp", "-a", storage.toString(), dir.resolve("storage").toString());
@@ -51,7 +62,16 @@ public final class LoopbackRegistry implements AutoCloseable {
               .append("}, delete: {enabled: true}}\n")
               .append("http: {addr: 127.0.0.1:")
               .append(port)
-              .append(", secret: spawnlet-test}\n");
+              .append(", secret: spawnlet-test");
+      if (tls != null) {
+        config
+            .append(", tls: {certificate: ")
+            .append(tls.serverCertificate())
+            .append(", key: ")
+            .append(tls.serverKey())
+            .append("}");
+      }
+      config.append("}\n");
       if (password != null) {
         // docker-registry accepts only bcrypt lines: htpasswd -B (apache2-utils)
         String line = run("htpasswd", "-Bbn", USER, password).strip();
@@ -156,7 +176,8 @@ public final class LoopbackRegistry implements AutoCloseable {
     throw new AssertionError("docker-registry did not listen on " + host() + ":\n" + logTail());
   }
 
-  private static String run(String... command) throws IOException {
+  /** Runs {@code command}, returning its output; a non-zero exit is an IOException. */
+  static String run(String... command) throws IOException {
     Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     try {

@@ -48,6 +48,8 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
       "10." + (200 + RANDOM.nextInt(56)) + "." + RANDOM.nextInt(256) + ".0/24";
   private final int metricsPort = 20000 + RANDOM.nextInt(20000);
   private final boolean staticPods;
+  private final List<Setup> setups = new java.util.ArrayList<>();
+  private final java.util.Deque<AutoCloseable> undoSetups = new java.util.ArrayDeque<>();
   private Path base;
   private Process process;
   private Crictl crictl;
@@ -66,6 +68,18 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
    */
   public static SpawnletDaemon staticPods() {
     return new SpawnletDaemon(true);
+  }
+
+  /** Something made under the daemon's temp tree before its first start (a file system at root). */
+  public interface Setup {
+    /** Makes it; the returned undo runs after the daemon's last stop, before the temp tree goes. */
+    AutoCloseable apply(SpawnletDaemon daemon) throws Exception;
+  }
+
+  /** Adds a setup step, run in order once the temp dirs exist. */
+  public SpawnletDaemon with(Setup setup) {
+    setups.add(setup);
+    return this;
   }
 
   @Override
@@ -87,6 +101,15 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
       Files.createDirectories(dir);
     }
     crictl = new Crictl(environment.crictl().orElseThrow(), socket(), base.resolve("crictl"));
+    for (Setup setup : setups) {
+      try {
+        undoSetups.push(setup.apply(this));
+      } catch (IOException | RuntimeException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new IOException("e2e setup of " + base + " failed: " + e, e);
+      }
+    }
     start();
   }
 
@@ -97,6 +120,13 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
     }
     try {
       stop();
+      while (!undoSetups.isEmpty()) {
+        try {
+          undoSetups.pop().close();
+        } catch (Exception e) {
+          System.err.println("e2e cleanup: undoing a setup of " + base + " failed: " + e);
+        }
+      }
     } finally {
       cleanUp();
     }

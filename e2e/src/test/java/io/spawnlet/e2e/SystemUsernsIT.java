@@ -80,6 +80,16 @@ class SystemUsernsIT {
     // the host's disks and modules stay out of reach
     assertThat(exec(a.os(), "mkdir -p /tmp/m && mount -t ext4 /dev/vda /tmp/m 2>&1; echo rc=$?"))
         .doesNotContain("rc=0");
+    // a real attempt to load a module (the image has perl, not kmod; x86_64 syscall numbers):
+    // finit_module on a file and init_module on a buffer both fail with EPERM (1)
+    assertThat(
+            exec(
+                a.os(),
+                "perl -e 'my $p = \"\"; open(my $f, \"<\", \"/etc/os-release\") or die;"
+                    + " syscall(313, fileno($f), $p, 0); print $!+0, \" \";"
+                    + " my $b = \"\\0\" x 4096; syscall(175, $b, length($b), $p); print $!+0'"))
+        .as("errno of finit_module, init_module")
+        .isEqualTo("1 1");
 
     // On the host: what the container writes carries its mapped ids, the layer is untouched.
     exec(a.os(), "echo hi > /root/written-inside && mkdir -p /srv/d && chown 1000:1000 /srv/d");

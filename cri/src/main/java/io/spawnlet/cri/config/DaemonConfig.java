@@ -36,7 +36,8 @@ public record DaemonConfig(
     @JsonProperty("registries") Map<String, RegistryHostConfig> registries,
     @JsonProperty("registryAuthFile") Path registryAuthFile,
     @JsonProperty("metricsAddress") String metricsAddress,
-    @JsonProperty("streamAddress") String streamAddress) {
+    @JsonProperty("streamAddress") String streamAddress,
+    @JsonProperty("storageDriver") String storageDriver) {
 
   public static final Path DEFAULT_CONFIG = Path.of("/etc/spawnlet/config.yaml");
 
@@ -68,7 +69,8 @@ public record DaemonConfig(
         Path.of("/etc/spawnlet/auth.json"),
         DEFAULT_METRICS_ADDRESS,
         // Like containerd's stream_server_address/port: loopback, any free port.
-        "127.0.0.1:0");
+        "127.0.0.1:0",
+        "overlay");
   }
 
   /** Reads {@code file} over the defaults: keys absent from the file keep their default. */
@@ -112,7 +114,8 @@ public record DaemonConfig(
         o.registries != null ? mergedRegistries(o.registries) : registries,
         o.registryAuthFile != null ? o.registryAuthFile : registryAuthFile,
         o.metricsAddress != null ? o.metricsAddress : metricsAddress,
-        o.streamAddress != null ? o.streamAddress : streamAddress);
+        o.streamAddress != null ? o.streamAddress : streamAddress,
+        o.storageDriver != null ? o.storageDriver : storageDriver);
   }
 
   /**

@@ -8,8 +8,10 @@ import io.spawnlet.cri.host.CgroupDelegation;
 import io.spawnlet.cri.host.CgroupHierarchies;
 import io.spawnlet.cri.host.CgroupLayout;
 import io.spawnlet.cri.host.Syscalls;
+import io.spawnlet.cri.oci.Conmon;
 import io.spawnlet.cri.oci.CreateRequest;
 import io.spawnlet.cri.oci.ExitMonitor;
+import io.spawnlet.cri.oci.HostCapabilities;
 import io.spawnlet.cri.oci.HostLimits;
 import io.spawnlet.cri.oci.ImageDefaults;
 import io.spawnlet.cri.oci.OciRuntime;
@@ -20,12 +22,12 @@ import io.spawnlet.cri.oci.SystemContainerSpec;
 import io.spawnlet.cri.oci.UserNamespaceSpec;
 import io.spawnlet.cri.sandbox.MachineId;
 import io.spawnlet.cri.sandbox.SandboxFiles;
-import io.spawnlet.cri.storage.ContainerRootfs;
 import io.spawnlet.cri.storage.Digest;
 import io.spawnlet.cri.storage.FsUsage;
 import io.spawnlet.cri.storage.Image;
 import io.spawnlet.cri.storage.Layer;
 import io.spawnlet.cri.storage.LayerStore;
+import io.spawnlet.cri.storage.RootfsDriver;
 import io.spawnlet.cri.store.ContainerRecord;
 import io.spawnlet.cri.store.Directories;
 import io.spawnlet.cri.store.SandboxRecord;
@@ -44,6 +46,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import runtime.v1.ContainerConfig;
@@ -58,16 +63,20 @@ import runtime.v1.Signal;
 public final class ContainerBundles {
   private static final Logger log = LoggerFactory.getLogger(ContainerBundles.class);
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Executor VIRTUAL = task -> Thread.ofVirtual().start(task);
 
   /** conmon's control FIFO message that makes it reopen the container's log file. */
   private static final String REOPEN_LOGS = "2 0 0\n";
+
+  private static final Duration LOG_REOPEN_WAIT = Duration.ofSeconds(5);
 
   private final Path containersRoot;
   private final StateStore state;
   private final RuntimeHandlers handlers;
   private final LayerStore layers;
-  private final ContainerRootfs rootfs;
-  private final OciSpecBuilder specs = new OciSpecBuilder(HostLimits.ofThisProcess());
+  private final RootfsDriver rootfs;
+  private final OciSpecBuilder specs =
+      new OciSpecBuilder(HostLimits.ofThisProcess(), HostCapabilities.ofThisProcess());
   private final BootReadiness boot;
   private final SystemContainerSpec systemSpec = new SystemContainerSpec(CgroupLayout.detect());
   private final CgroupDelegation delegation = new CgroupDelegation(CgroupHierarchies.detect());
@@ -77,7 +86,7 @@ public final class ContainerBundles {
       StateStore state,
       RuntimeHandlers handlers,
       LayerStore layers,
-      ContainerRootfs rootfs) {
+      RootfsDriver rootfs) {
     this.containersRoot = root.resolve("containers");
     this.state = state;
     this.handlers = handlers;
@@ -127,11 +136,28 @@ public final class ContainerBundles {
                               + " is missing from the store: re-import the image")));
     }
     Optional<UserNamespaceMapping> userns = sandbox.userNamespaceMapping();
+    Path bundle = bundle(id);
+    undo.push("delete bundle", () -> Directories.deleteTree(bundle.getParent()));
+    Path log = logPath != null ? logPath : bundle.resolve("console.log");
+    // conmon starts now, while the rootfs is mounted and the spec written: moving it into its
+    // monitor cgroup is mostly waiting (Conmon#launch), which then costs no time of its own.
+    Optional<CompletableFuture<Conmon.Launched>> launching = Optional.empty();
+    if (!deferRuntime) {
+      try {
+        Files.createDirectories(bundle);
+      } catch (IOException e) {
+        throw CriException.internal("creating bundle " + bundle + ": " + e.getMessage(), e);
+      }
+      OciRuntime runtime = handlers.runtime(sandbox.runtimeHandler());
+      CreateRequest request = createRequest(id, sandbox, sandboxConfig, config, log, List.of());
+      CompletableFuture<Conmon.Launched> future =
+          CompletableFuture.supplyAsync(() -> runtime.launch(request), VIRTUAL);
+      undo.push("end waiting conmon", () -> launched(future).close());
+      launching = Optional.of(future);
+    }
     Path merged = rootfs.create(id, lowerTopFirst, userns);
     undo.push("remove rootfs", () -> rootfs.remove(id));
 
-    Path bundle = bundle(id);
-    undo.push("delete bundle", () -> Directories.deleteTree(bundle.getParent()));
     Map<String, String> ns = sandbox.namespacePaths();
     SandboxContext context =
         new SandboxContext(
@@ -165,32 +191,56 @@ public final class ContainerBundles {
       Path notifyDir = boot.open(id);
       undo.push("close notify socket", () -> boot.close(id));
       systemSpec.decorate(spec, notifyDir);
-      MachineId.install(MachineId.ensure(files.machineId()), merged);
+      MachineId.install(MachineId.ensure(files.machineId()), rootfs.editableRoot(id));
       userns.ifPresent(
           m ->
               Syscalls.lchown(
                   merged.resolve("etc/machine-id").toString(), m.rootUid(), m.rootGid()));
     }
     userns.ifPresent(m -> UserNamespaceSpec.apply(spec, m));
-    OciSpecBuilder.write(spec, bundle);
-
-    Path log = logPath != null ? logPath : bundle.resolve("console.log");
-    try {
-      Files.createDirectories(log.getParent());
-    } catch (IOException e) {
-      throw CriException.internal(
-          "creating log directory " + log.getParent() + ": " + e.getMessage(), e);
-    }
-    if (deferRuntime) {
+    if (launching.isEmpty()) {
       // Socket activation: the runtime container is made when the pod wakes (createRuntime),
       // since only then are its sockets known to be wanted, and a created container cannot be
       // handed descriptors any more.
+      OciSpecBuilder.write(spec, bundle);
+      try {
+        Files.createDirectories(log.getParent());
+      } catch (IOException e) {
+        throw CriException.internal(
+            "creating log directory " + log.getParent() + ": " + e.getMessage(), e);
+      }
       return 0;
     }
-    int pid = runtimeCreate(id, sandbox, sandboxConfig, config, log, List.of());
+    // The runtime reads config.json at once; making it durable (fsync) runs beside the create
+    // and is done before the container's record (which points at the bundle) is written.
+    CompletableFuture<Void> specDurable = OciSpecBuilder.writeThenSync(spec, bundle, VIRTUAL);
     OciRuntime runtime = handlers.runtime(sandbox.runtimeHandler());
+    // Before proceeding: a create that fails half-way leaves a runtime container or a monitor
+    // cgroup, and delete tolerates both being absent.
     undo.push("delete runtime container", () -> runtime.delete(id, true, sandbox.cgroupParent()));
+    int pid;
+    try (Conmon.Launched launched = launched(launching.get())) {
+      pid = launched.proceed();
+    }
+    delegateCgroups(sandbox, id);
+    joinRethrowing(specDurable, "making " + bundle.resolve("config.json") + " durable");
     return pid;
+  }
+
+  private static Conmon.Launched launched(CompletableFuture<Conmon.Launched> launching) {
+    return joinRethrowing(launching, "starting conmon");
+  }
+
+  /** The future's value; its failure rethrown as it was (not wrapped in CompletionException). */
+  private static <T> T joinRethrowing(CompletableFuture<T> future, String what) {
+    try {
+      return future.join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw CriException.internal(what, e.getCause());
+    }
   }
 
   /**
@@ -214,23 +264,19 @@ public final class ContainerBundles {
       ContainerConfig config,
       Path log,
       List<Integer> extraFds) {
-    OciRuntime runtime = handlers.runtime(sandbox.runtimeHandler());
-    // system pods always get a console: their boot log is the CRI log
-    boolean systemPod = SystemContainerSpec.HANDLER.equals(sandbox.runtimeHandler());
-    var request =
-        new CreateRequest(
-            id,
-            sandboxConfig.getMetadata().getName() + "_" + config.getMetadata().getName(),
-            bundle(id),
-            log,
-            config.getTty() || systemPod,
-            config.getStdin(),
-            config.getStdinOnce(),
-            sandbox.cgroupParent(),
-            extraFds,
-            Duration.ofMinutes(2));
-    int pid = runtime.create(request);
-    // Before start: the container's init (systemd) makes its cgroups as the mapped root.
+    int pid =
+        handlers
+            .runtime(sandbox.runtimeHandler())
+            .create(createRequest(id, sandbox, sandboxConfig, config, log, extraFds));
+    delegateCgroups(sandbox, id);
+    return pid;
+  }
+
+  /**
+   * Between create and start: a user-namespaced container's init (systemd) makes its cgroups as the
+   * mapped root, so its cgroup subtree is handed to that root.
+   */
+  private void delegateCgroups(SandboxRecord sandbox, String id) {
     sandbox
         .userNamespaceMapping()
         .ifPresent(
@@ -239,7 +285,28 @@ public final class ContainerBundles {
                     OciSpecBuilder.cgroupsPath(sandbox.cgroupParent(), id),
                     m.rootUid(),
                     m.rootGid()));
-    return pid;
+  }
+
+  private CreateRequest createRequest(
+      String id,
+      SandboxRecord sandbox,
+      PodSandboxConfig sandboxConfig,
+      ContainerConfig config,
+      Path log,
+      List<Integer> extraFds) {
+    // system pods always get a console: their boot log is the CRI log
+    boolean systemPod = SystemContainerSpec.HANDLER.equals(sandbox.runtimeHandler());
+    return new CreateRequest(
+        id,
+        sandboxConfig.getMetadata().getName() + "_" + config.getMetadata().getName(),
+        bundle(id),
+        log,
+        config.getTty() || systemPod,
+        config.getStdin(),
+        config.getStdinOnce(),
+        sandbox.cgroupParent(),
+        extraFds,
+        Duration.ofMinutes(2));
   }
 
   /** The exit code conmon recorded, if the container has exited. */
@@ -317,9 +384,9 @@ public final class ContainerBundles {
   public record LayerUsage(String mountpoint, long bytes, long inodes) {}
 
   public LayerUsage writableLayerUsage(ContainerRecord c) {
-    Path upper = rootfs.containerDir(c.id()).resolve("upper");
-    FsUsage u = FsUsage.of(upper);
-    return new LayerUsage(upper.toString(), u.bytes(), u.inodes());
+    RootfsDriver.WritableLayer layer = rootfs.writableLayer(c.id());
+    FsUsage u = layer.usage();
+    return new LayerUsage(layer.dir().toString(), u.bytes(), u.inodes());
   }
 
   /** Tells conmon to reopen the log file (after the kubelet rotated it). */
@@ -339,6 +406,29 @@ public final class ContainerBundles {
       throw CriException.internal(
           "asking conmon to reopen the log of " + c.id() + ": " + e.getMessage(), e);
     }
+    // The kubelet (and critest) expect the new file once the call returns; conmon reopens it
+    // asynchronously, on reading its control pipe.
+    Path logFile = logFile(c);
+    long deadline = System.nanoTime() + LOG_REOPEN_WAIT.toNanos();
+    while (!Files.exists(logFile)) {
+      if (System.nanoTime() > deadline) {
+        throw CriException.internal(
+            "conmon of container "
+                + c.id()
+                + " did not reopen its log "
+                + logFile
+                + " within "
+                + LOG_REOPEN_WAIT
+                + ": is its conmon still running?",
+            null);
+      }
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw CriException.internal("interrupted while waiting for " + logFile, e);
+      }
+    }
   }
 
   String verboseInfo(ContainerRecord c) {
@@ -347,7 +437,7 @@ public final class ContainerBundles {
     m.put("sandboxID", c.sandboxId());
     m.put("runtimeHandler", c.runtimeHandler());
     m.put("bundle", bundle(c.id()).toString());
-    m.put("rootfs", rootfs.containerDir(c.id()).resolve("merged").toString());
+    m.put("rootfs", rootfs.rootfsPath(c.id()).toString());
     m.put("cgroupsPath", cgroupPath(c));
     if (SystemContainerSpec.HANDLER.equals(c.runtimeHandler())) {
       m.put("ready", boot.ready(c.id()));

@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import runtime.v1.ContainerEventType;
@@ -33,6 +34,13 @@ public final class ContainerExits {
     this.activation = activation;
   }
 
+  // Whether an exit was the OOM killer's: never, unless the daemon sets it.
+  private Predicate<ContainerRecord> oomKilled = c -> false;
+
+  public void useOomKills(OomKills oomKills) {
+    this.oomKilled = oomKills::killed;
+  }
+
   public ContainerExits(StateStore state, ContainerEvents events) {
     this.state = state;
     this.events = events;
@@ -43,8 +51,9 @@ public final class ContainerExits {
     if (activation.absorbsExit(id, exitCode)) {
       return; // a socket-activated container went to sleep: still RUNNING to the CRI
     }
-    String reason = exitCode == 0 ? "Completed" : "Error";
-    var updated = state.containers.update(id, c -> c.exited(finishedAtNanos, exitCode, reason, ""));
+    var updated =
+        state.containers.update(
+            id, c -> c.exited(finishedAtNanos, exitCode, reason(c, exitCode), ""));
     updated.ifPresent(
         c -> {
           log.info("container {} exited with code {}", id, c.exitCode());
@@ -55,6 +64,14 @@ public final class ContainerExits {
             w.complete(c);
           }
         });
+  }
+
+  /** The CRI's reason words, as the kubelet shows them: Completed, OOMKilled, Error. */
+  private String reason(ContainerRecord c, int exitCode) {
+    if (exitCode == 0) {
+      return "Completed";
+    }
+    return oomKilled.test(c) ? "OOMKilled" : "Error";
   }
 
   /** Waits until the container's exit is recorded; true if it was within {@code timeout}. */

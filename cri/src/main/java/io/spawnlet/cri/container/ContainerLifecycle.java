@@ -220,7 +220,10 @@ public final class ContainerLifecycle {
     }
     // CRI: timeout 0 means no timeout.
     Duration timeout = Duration.ofSeconds(Math.max(0, req.getTimeout()));
-    var result = handlers.runtime(c.runtimeHandler()).execSync(c.id(), req.getCmdList(), timeout);
+    var result =
+        handlers
+            .runtime(c.runtimeHandler())
+            .execSync(c.id(), Optional.of(bundles.bundle(c.id())), req.getCmdList(), timeout);
     return ExecSyncResponse.newBuilder()
         .setExitCode(result.exitCode())
         .setStdout(com.google.protobuf.ByteString.copyFrom(result.stdout()))

@@ -82,6 +82,23 @@ public final class CgroupAccounting {
   }
 
   /**
+   * How many processes of cgroup {@code cgroupPath} the kernel's OOM killer ended ({@code oom_kill}
+   * of v1's memory.oom_control or v2's memory.events); empty when the memory cgroup is gone or the
+   * kernel does not count.
+   */
+  public OptionalLong oomKills(String cgroupPath) {
+    CgroupPath path = CgroupPath.parse(cgroupPath, "cgroup path");
+    return hierarchies
+        .controller("memory", path)
+        .map(
+            c ->
+                optional(
+                    keyed(c.dir().resolve(c.v2() ? "memory.events" : "memory.oom_control"))
+                        .get("oom_kill")))
+        .orElse(OptionalLong.empty());
+  }
+
+  /**
    * Every process in cgroup {@code cgroupPath} or below it, in any hierarchy, ascending. Used to
    * check that nothing of a pod is left before its cgroup is removed.
    */

@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Memory;
 import jnr.ffi.Platform;
@@ -32,15 +31,24 @@ import jnr.ffi.byref.IntByReference;
  */
 public final class ProcessSpawner {
 
-  /**
-   * What to start. {@code passFds.get(i)} becomes descriptor {@code 3 + i} in the child. Null stdio
-   * paths mean /dev/null; output files are created or appended to.
-   */
+  /** Where the child's stdout or stderr goes. */
+  public sealed interface Output {
+    /** /dev/null. */
+    record Discard() implements Output {}
+
+    /** A file, created or appended to. */
+    record ToFile(Path path) implements Output {}
+
+    /** One of our descriptors (a pipe's write end), duplicated onto the child's. */
+    record ToFd(int fd) implements Output {}
+  }
+
+  /** What to start. {@code passFds.get(i)} becomes descriptor {@code 3 + i} in the child. */
   public record Request(
       List<String> argv,
       Map<String, String> env,
-      Optional<Path> stdout,
-      Optional<Path> stderr,
+      Output stdout,
+      Output stderr,
       List<Integer> passFds,
       boolean newSession) {
     public Request {
@@ -55,12 +63,23 @@ public final class ProcessSpawner {
     }
 
     public static Request of(List<String> argv, Map<String, String> env) {
-      return new Request(argv, env, Optional.empty(), Optional.empty(), List.of(), false);
+      return new Request(argv, env, new Output.Discard(), new Output.Discard(), List.of(), false);
     }
 
     public Request withOutput(Path stdoutFile, Path stderrFile) {
       return new Request(
-          argv, env, Optional.of(stdoutFile), Optional.of(stderrFile), passFds, newSession);
+          argv,
+          env,
+          new Output.ToFile(stdoutFile),
+          new Output.ToFile(stderrFile),
+          passFds,
+          newSession);
+    }
+
+    /** stdout and stderr into our descriptors {@code stdoutFd} and {@code stderrFd}. */
+    public Request withOutputFds(int stdoutFd, int stderrFd) {
+      return new Request(
+          argv, env, new Output.ToFd(stdoutFd), new Output.ToFd(stderrFd), passFds, newSession);
     }
 
     public Request withPassedFds(List<Integer> fds) {
@@ -191,8 +210,15 @@ public final class ProcessSpawner {
     }
   }
 
-  private static void openOutput(Pointer actions, int fd, Optional<Path> file) {
-    String path = file.map(Path::toString).orElse("/dev/null");
+  private static void openOutput(Pointer actions, int fd, Output output) {
+    if (output instanceof Output.ToFd(int source)) {
+      // Runs before any passed descriptor is moved, so the source is still where we left it.
+      check(
+          LIB.posix_spawn_file_actions_adddup2(actions, source, fd),
+          "dup2 " + source + " to " + fd);
+      return;
+    }
+    String path = output instanceof Output.ToFile(Path file) ? file.toString() : "/dev/null";
     check(
         LIB.posix_spawn_file_actions_addopen(
             actions, fd, path, O_WRONLY | O_CREAT | O_APPEND, 0600),

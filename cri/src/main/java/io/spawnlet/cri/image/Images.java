@@ -4,10 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.spawnlet.cri.CriException;
 import io.spawnlet.cri.image.registry.Credentials;
 import io.spawnlet.cri.image.registry.ImagePuller;
-import io.spawnlet.cri.storage.ContainerRootfs;
 import io.spawnlet.cri.storage.FsUsage;
 import io.spawnlet.cri.storage.Image;
 import io.spawnlet.cri.storage.ImageStore;
+import io.spawnlet.cri.storage.RootfsDriver;
 import io.spawnlet.cri.store.ContainerRecord;
 import io.spawnlet.cri.store.StateStore;
 import java.nio.file.Path;
@@ -38,16 +38,12 @@ public final class Images {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final ImageStore store;
   private final ImagePuller puller;
-  private final ContainerRootfs rootfs;
+  private final RootfsDriver rootfs;
   private final StateStore state;
   private final Path imageRoot;
 
   public Images(
-      ImageStore store,
-      ImagePuller puller,
-      ContainerRootfs rootfs,
-      StateStore state,
-      Path imageRoot) {
+      ImageStore store, ImagePuller puller, RootfsDriver rootfs, StateStore state, Path imageRoot) {
     this.store = store;
     this.puller = puller;
     this.rootfs = rootfs;
@@ -103,7 +99,9 @@ public final class Images {
       throw CriException.invalid("image.image", "is required");
     }
     // Removing an absent image is not an error (the kubelet's image GC retries freely).
-    store.remove(ref, this::inUse);
+    if (store.remove(ref, this::inUse)) {
+      rootfs.retainImages(store.list());
+    }
     return RemoveImageResponse.getDefaultInstance();
   }
 
@@ -115,7 +113,10 @@ public final class Images {
 
   public ImageFsInfoResponse fsInfo() {
     long now = System.currentTimeMillis() * 1_000_000L;
-    FsUsage images = store.usage();
+    FsUsage stored = store.usage();
+    FsUsage driver = rootfs.imageUsage();
+    FsUsage images =
+        new FsUsage(stored.bytes() + driver.bytes(), stored.inodes() + driver.inodes());
     FsUsage containers = rootfs.usage();
     return ImageFsInfoResponse.newBuilder()
         .addImageFilesystems(usage(now, imageRoot.toString(), images))

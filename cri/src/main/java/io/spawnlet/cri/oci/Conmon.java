@@ -3,6 +3,7 @@ package io.spawnlet.cri.oci;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.spawnlet.cri.CriException;
+import io.spawnlet.cri.host.PlatformBlocking;
 import io.spawnlet.cri.host.ProcessSpawner;
 import io.spawnlet.cri.host.Syscalls;
 import java.io.ByteArrayOutputStream;
@@ -37,6 +38,7 @@ import org.slf4j.LoggerFactory;
 public final class Conmon {
   private static final Logger LOG = LoggerFactory.getLogger(Conmon.class);
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int SIGKILL = 9;
 
   /** conmon's own files in the bundle. */
   static final String CONMON_PIDFILE = "conmon.pid";
@@ -112,14 +114,16 @@ public final class Conmon {
   }
 
   /**
-   * Runs conmon → {@code runtime create} and returns the container's pid once the runtime has
-   * created it (the container is in state "created", waiting for {@code start}).
+   * Spawns conmon for {@code request} and moves it into its monitor cgroup; it then waits on its
+   * start pipe until {@link Launched#proceed}. The two halves are apart so that a caller can do
+   * other work meanwhile: moving a process between v1 cgroups waits for RCU grace periods
+   * (milliseconds each, one per hierarchy at worst), time better spent mounting the rootfs. The
+   * bundle directory must exist (conmon's stderr goes there).
    */
-  public int create(CreateRequest request) {
+  public Launched launch(CreateRequest request) {
     int[] sync = Syscalls.pipe();
     int[] start = Syscalls.pipe();
-    boolean syncWriteOpen = true;
-    boolean startReadOpen = true;
+    int pid = -1;
     try {
       Files.createDirectories(exitDir);
       Files.createDirectories(socketDir);
@@ -140,31 +144,79 @@ public final class Conmon {
                       "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
               .withOutput(stderrFile, stderrFile)
               .withPassedFds(passed);
-      int pid = spawner.spawn(spawn);
+      pid = spawner.spawn(spawn);
       Syscalls.close(sync[1]);
-      syncWriteOpen = false;
       Syscalls.close(start[0]);
-      startReadOpen = false;
-      try {
-        monitorCgroup.enter(request.cgroupParent(), request.containerId(), pid);
-      } catch (RuntimeException e) {
-        Syscalls.kill(pid, 9);
-        Syscalls.waitpid(pid);
-        throw e;
+      monitorCgroup.enter(request.cgroupParent(), request.containerId(), pid);
+      return new Launched(request, pid, sync[0], start[1]);
+    } catch (IOException | RuntimeException e) {
+      if (pid > 0) {
+        Syscalls.kill(pid, SIGKILL);
+        int child = pid;
+        PlatformBlocking.call(() -> Syscalls.waitpid(child));
+        monitorCgroup.remove(request.cgroupParent(), request.containerId());
+      } else {
+        Syscalls.close(sync[1]);
+        Syscalls.close(start[0]);
       }
-      Syscalls.write(start[1], new byte[] {0});
-      int status = Syscalls.waitpid(pid);
-      if (Syscalls.exitCode(status) != 0) {
+      Syscalls.close(sync[0]);
+      Syscalls.close(start[1]);
+      if (e instanceof IOException io) {
+        throw CriException.internal(
+            "cannot prepare conmon for container \"" + request.containerId() + "\"", io);
+      }
+      throw (RuntimeException) e;
+    }
+  }
+
+  /**
+   * A conmon waiting on its start pipe. {@link #proceed} lets it create the container; {@link
+   * #close} (always, after proceed too) ends one that never proceeded and closes the pipes.
+   */
+  public final class Launched implements AutoCloseable {
+    private final CreateRequest request;
+    private final int pid;
+    private final int syncRead;
+    private final int startWrite;
+    private boolean proceeded;
+    private boolean closed;
+
+    private Launched(CreateRequest request, int pid, int syncRead, int startWrite) {
+      this.request = request;
+      this.pid = pid;
+      this.syncRead = syncRead;
+      this.startWrite = startWrite;
+    }
+
+    /** Lets conmon run {@code runtime create}; returns the container's pid once created. */
+    public int proceed() {
+      if (proceeded || closed) {
+        throw new IllegalStateException("conmon of " + request.containerId() + " already used");
+      }
+      proceeded = true;
+      Syscalls.write(startWrite, new byte[] {0});
+      // Both waits (the first conmon's exit, then the runtime's report) block in native code:
+      // done on a platform thread, so a virtual caller does not pin its carrier meanwhile.
+      Reported reported =
+          PlatformBlocking.call(
+              () -> {
+                int exit = Syscalls.exitCode(Syscalls.waitpid(pid));
+                return exit != 0
+                    ? new Reported(exit, null)
+                    : new Reported(
+                        0, readSyncMessage(syncRead, request.timeout(), request.containerId()));
+              });
+      if (reported.conmonExit() != 0) {
         throw new CriException(
             CriException.Kind.INTERNAL,
             "conmon for container \""
                 + request.containerId()
                 + "\" exited with "
-                + Syscalls.exitCode(status)
+                + reported.conmonExit()
                 + ": "
-                + readQuietly(stderrFile));
+                + readQuietly(request.bundle().resolve(CONMON_STDERR)));
       }
-      JsonNode message = readSyncMessage(sync[0], request.timeout(), request.containerId());
+      JsonNode message = reported.message();
       int containerPid = message.path("data").asInt(-1);
       if (containerPid <= 0) {
         String reason = message.path("message").asText("");
@@ -183,20 +235,28 @@ public final class Conmon {
       }
       LOG.debug("container {} created, pid {}", request.containerId(), containerPid);
       return containerPid;
-    } catch (IOException e) {
-      throw CriException.internal(
-          "cannot prepare conmon for container \"" + request.containerId() + "\"", e);
-    } finally {
-      Syscalls.close(sync[0]);
-      Syscalls.close(start[1]);
-      if (syncWriteOpen) {
-        Syscalls.close(sync[1]);
+    }
+
+    @Override
+    public void close() {
+      if (closed) {
+        return;
       }
-      if (startReadOpen) {
-        Syscalls.close(start[0]);
+      closed = true;
+      if (!proceeded) {
+        // Still blocked on its start pipe, before any fork: it is our child and alone. Killed
+        // before the pipe closes, since EOF on it would let conmon go on to create.
+        Syscalls.kill(pid, SIGKILL);
+        PlatformBlocking.call(() -> Syscalls.waitpid(pid));
+        monitorCgroup.remove(request.cgroupParent(), request.containerId());
       }
+      Syscalls.close(syncRead);
+      Syscalls.close(startWrite);
     }
   }
+
+  /** The first conmon's exit code and, when 0, the runtime's report from the sync pipe. */
+  private record Reported(int conmonExit, JsonNode message) {}
 
   /** conmon's pid (the long-lived one), if its pid file is there. */
   public static Optional<Integer> monitorPid(Path bundle) {

@@ -2,8 +2,13 @@ package io.spawnlet.cri.oci;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.spawnlet.cri.CriException;
 import io.spawnlet.cri.host.CgroupHierarchies;
+import io.spawnlet.cri.host.ProcessRunner;
+import io.spawnlet.cri.host.ProcessSpawner;
+import io.spawnlet.cri.host.SyscallException;
 import io.spawnlet.cri.host.Syscalls;
 import java.io.IOException;
 import java.io.InputStream;
@@ -36,11 +41,13 @@ public final class OciRuntime {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(1);
   private static final int SIGKILL = 9;
+  private static final Duration EXEC_REAP_GRACE = Duration.ofSeconds(5);
 
   private final RuntimeCommand command;
   private final Conmon conmon;
   private final MonitorCgroup monitorCgroup;
   private final Path exitDir;
+  private final ProcessRunner runner = new ProcessRunner(new ProcessSpawner());
 
   /**
    * @param runDir this runtime's run directory: {@code exits/}, {@code sockets/} and the hybrid
@@ -56,7 +63,7 @@ public final class OciRuntime {
             exitDir,
             runDir.resolve("sockets"),
             monitorCgroup,
-            new io.spawnlet.cri.host.ProcessSpawner(),
+            new ProcessSpawner(),
             "info");
     return new OciRuntime(command, conmon, monitorCgroup, exitDir);
   }
@@ -80,12 +87,23 @@ public final class OciRuntime {
 
   /** Creates the container (state CREATED) under conmon; returns its pid. */
   public int create(CreateRequest request) {
+    try (Conmon.Launched launched = launch(request)) {
+      return launched.proceed();
+    }
+  }
+
+  /**
+   * The first half of {@link #create}: conmon started and in its monitor cgroup, waiting to run
+   * {@code create} until {@link Conmon.Launched#proceed}. The bundle directory must exist; its
+   * config.json need not yet.
+   */
+  public Conmon.Launched launch(CreateRequest request) {
     try {
       Files.createDirectories(handler().rootDir());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create runtime root " + handler().rootDir(), e);
     }
-    return conmon.create(request);
+    return conmon.launch(request);
   }
 
   public void start(String id) {
@@ -156,18 +174,34 @@ public final class OciRuntime {
    * asks of ExecSync.
    */
   public ExecResult execSync(String id, List<String> cmd, Duration timeout) {
+    return execSync(id, Optional.empty(), cmd, timeout);
+  }
+
+  /**
+   * {@link #execSync(String, List, Duration)} as the container's own process: user, groups,
+   * capabilities, environment, cwd and no_new_privs from {@code bundle}'s config.json (given to the
+   * runtime as {@code exec --process}). Without it crun runs the command as root with its own
+   * defaults, whatever RunAsUser the container has.
+   */
+  public ExecResult execSync(String id, Optional<Path> bundle, List<String> cmd, Duration timeout) {
     if (cmd.isEmpty()) {
       throw CriException.invalid("cmd", "is empty: give the command to run in the container");
     }
     Path pidFile;
+    Optional<Path> processFile;
     try {
       pidFile = Files.createTempFile("spawnlet-exec-" + id, ".pid");
       Files.delete(pidFile);
+      processFile = bundle.isPresent() ? execProcess(bundle.get(), cmd) : Optional.empty();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot create exec pid file", e);
+      throw new UncheckedIOException("cannot create exec pid or process file", e);
     }
-    List<String> args = new ArrayList<>(List.of("exec", "--pid-file", pidFile.toString(), id));
-    args.addAll(cmd);
+    List<String> args = new ArrayList<>(List.of("exec", "--pid-file", pidFile.toString()));
+    processFile.ifPresent(f -> args.addAll(List.of("--process", f.toString())));
+    args.add(id);
+    if (processFile.isEmpty()) {
+      args.addAll(cmd);
+    }
     Duration limit = timeout.isZero() || timeout.isNegative() ? Duration.ofDays(365) : timeout;
     Process process = startRuntime(args);
     try {
@@ -176,9 +210,13 @@ public final class OciRuntime {
       if (!process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
         // Killing the runtime's exec would leave the command running in the container: kill the
         // command itself (its host pid is in the pid file), then the runtime.
+        // The runtime is the command's parent: let it reap the command and leave by itself, or
+        // the killed command stays a zombie in the container (critest checks that it is gone).
         readPid(pidFile).ifPresent(pid -> Syscalls.kill(pid, SIGKILL));
-        process.destroyForcibly();
-        process.waitFor();
+        if (!process.waitFor(EXEC_REAP_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+          process.destroyForcibly();
+          process.waitFor();
+        }
         throw new CriException(
             CriException.Kind.DEADLINE_EXCEEDED,
             "command timed out: " + cmd + " in container \"" + id + "\" after " + timeout);
@@ -199,8 +237,11 @@ public final class OciRuntime {
     } finally {
       try {
         Files.deleteIfExists(pidFile);
+        if (processFile.isPresent()) {
+          Files.deleteIfExists(processFile.get());
+        }
       } catch (IOException e) {
-        // best effort: a temp file
+        // best effort: temp files
       }
     }
   }
@@ -214,6 +255,30 @@ public final class OciRuntime {
       throw CriException.invalid("cmd", "is empty: give the command to run in the container");
     }
     return ExecProcess.start(command, id, cmd, tty, stdin);
+  }
+
+  /**
+   * A temp file holding the container's process spec (from {@code bundle/config.json}) running
+   * {@code cmd} without a terminal; empty if the bundle has no readable spec.
+   */
+  private static Optional<Path> execProcess(Path bundle, List<String> cmd) throws IOException {
+    JsonNode spec;
+    try {
+      spec = JSON.readTree(bundle.resolve("config.json").toFile());
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+    if (!(spec.path("process") instanceof ObjectNode p)) {
+      return Optional.empty();
+    }
+    ObjectNode process = p.deepCopy();
+    ArrayNode args = process.putArray("args");
+    cmd.forEach(args::add);
+    process.put("terminal", false);
+    process.remove("consoleSize");
+    Path file = Files.createTempFile("spawnlet-exec-", ".process.json");
+    Files.write(file, JSON.writeValueAsBytes(process));
+    return Optional.of(file);
   }
 
   /** Applies new resource limits to a created or running container. */
@@ -246,25 +311,22 @@ public final class OciRuntime {
   }
 
   private Result exec(List<String> args, Duration timeout) {
-    Process process = startRuntime(args);
+    ProcessRunner.Outcome outcome;
     try {
-      CompletableFuture<byte[]> stdout = drain(process.getInputStream());
-      CompletableFuture<byte[]> stderr = drain(process.getErrorStream());
-      if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        process.destroyForcibly();
-        throw new CriException(
-            CriException.Kind.DEADLINE_EXCEEDED,
-            "OCI runtime " + handler().name() + " " + args + " did not finish within " + timeout);
-      }
-      return new Result(
-          process.exitValue(), stdout.get(), new String(stderr.get(), StandardCharsets.UTF_8));
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
-      throw new CriException(CriException.Kind.INTERNAL, "interrupted: runtime " + args);
-    } catch (ExecutionException e) {
-      throw CriException.internal("cannot read output of runtime " + args, e.getCause());
+      // The daemon's environment, as a ProcessBuilder child would have it (the hybrid-cgroup
+      // wrapper needs PATH).
+      outcome = runner.run(command.argv(args), System.getenv(), timeout);
+    } catch (SyscallException e) {
+      throw CriException.internal(
+          "cannot run OCI runtime " + command.executable() + ": is it installed?", e);
     }
+    if (outcome.timedOut()) {
+      throw new CriException(
+          CriException.Kind.DEADLINE_EXCEEDED,
+          "OCI runtime " + handler().name() + " " + args + " did not finish within " + timeout);
+    }
+    return new Result(
+        outcome.exitCode(), outcome.stdout(), new String(outcome.stderr(), StandardCharsets.UTF_8));
   }
 
   private Process startRuntime(List<String> args) {

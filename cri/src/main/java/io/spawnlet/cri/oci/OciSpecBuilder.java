@@ -20,6 +20,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.stream.Stream;
 import runtime.v1.Capability;
 import runtime.v1.ContainerConfig;
@@ -129,9 +131,15 @@ public final class OciSpecBuilder {
   static final long DEFAULT_NOFILE = 1_048_576;
 
   private final HostLimits hostLimits;
+  private final HostCapabilities hostCapabilities;
 
   public OciSpecBuilder(HostLimits hostLimits) {
+    this(hostLimits, HostCapabilities.all());
+  }
+
+  public OciSpecBuilder(HostLimits hostLimits, HostCapabilities hostCapabilities) {
     this.hostLimits = hostLimits;
+    this.hostCapabilities = hostCapabilities;
   }
 
   /** Builds the spec of container {@code containerId}. */
@@ -146,7 +154,8 @@ public final class OciSpecBuilder {
     ObjectNode spec = JSON.createObjectNode();
     spec.put("ociVersion", "1.0.2");
 
-    Set<String> capabilities = capabilities(security.getCapabilities(), privileged);
+    Set<String> capabilities =
+        hostCapabilities.grantable(capabilities(security.getCapabilities(), privileged));
     NamespaceOption namespaces = namespaceOptions(security, sandbox);
     boolean hostNetwork = namespaces.getNetwork() == NamespaceMode.NODE;
     boolean ownUts = !hostNetwork && context.utsNs().isEmpty();
@@ -193,6 +202,29 @@ public final class OciSpecBuilder {
     } catch (IOException e) {
       throw CriException.internal("cannot write " + bundle.resolve("config.json"), e);
     }
+  }
+
+  /**
+   * Writes {@code bundle/config.json} for the runtime to read now and returns the fsync that makes
+   * it durable, running on {@code executor}.
+   */
+  public static CompletableFuture<Void> writeThenSync(
+      ObjectNode spec, Path bundle, Executor executor) {
+    Path file = bundle.resolve("config.json");
+    try {
+      AtomicFiles.writeUnsynced(file, JSON.writeValueAsBytes(spec));
+    } catch (IOException e) {
+      throw CriException.internal("cannot write " + file, e);
+    }
+    return CompletableFuture.runAsync(
+        () -> {
+          try {
+            AtomicFiles.sync(file);
+          } catch (IOException e) {
+            throw CriException.internal("cannot fsync " + file, e);
+          }
+        },
+        executor);
   }
 
   /** cgroupfs form: {@code <parent>/<id>}, absolute. */

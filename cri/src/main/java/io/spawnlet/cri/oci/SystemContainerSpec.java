@@ -25,7 +25,11 @@ import java.util.Set;
  *       written into the container's upper directory by {@code MachineId#install}, not bound: a
  *       bind mount makes systemd try (and fail) to "commit" a transient id at every boot;
  *   <li>a terminal: the console is a pty whose output conmon writes to the CRI log (boot log);
- *   <li>{@code /sbin/init} when neither the image nor the CRI config names a program.
+ *   <li>{@code /sbin/init} when neither the image nor the CRI config names a program;
+ *   <li>no kernel modules: without a seccomp profile of the pod's own, and unless the container
+ *       holds CAP_SYS_MODULE (a privileged pod), a filter fails init_module, finit_module and
+ *       delete_module with EPERM, as systemd-nspawn's does. A user namespace already denies them on
+ *       a kernel with modules; the filter makes the refusal the same on every kernel.
  * </ul>
  *
  * Hostname, /etc/hosts and /etc/resolv.conf come from the sandbox as for every container.
@@ -105,7 +109,30 @@ public final class SystemContainerSpec {
 
     ObjectNode linux = (ObjectNode) spec.get("linux");
     ensureNamespace((ArrayNode) linux.get("namespaces"), "cgroup");
+    if (!linux.has("seccomp")
+        && !process.path("capabilities").toString().contains("CAP_SYS_MODULE")) {
+      linux.set("seccomp", noModules());
+    }
     return spec;
+  }
+
+  private static final int EPERM = 1;
+
+  /** Everything allowed but loading and unloading kernel modules (EPERM). */
+  static ObjectNode noModules() {
+    ObjectNode profile = OciSpecBuilder.JSON.createObjectNode();
+    profile.put("defaultAction", "SCMP_ACT_ALLOW");
+    // every ABI of the machine: a 32-bit call must not slip past a filter on the 64-bit numbers
+    profile
+        .putArray("architectures")
+        .add("SCMP_ARCH_X86_64")
+        .add("SCMP_ARCH_X86")
+        .add("SCMP_ARCH_X32");
+    ObjectNode deny = profile.putArray("syscalls").addObject();
+    deny.putArray("names").add("init_module").add("finit_module").add("delete_module");
+    deny.put("action", "SCMP_ACT_ERRNO");
+    deny.put("errnoRet", EPERM);
+    return profile;
   }
 
   /** The cgroup file system, read-write: the cgroup namespace confines it to our subtree. */

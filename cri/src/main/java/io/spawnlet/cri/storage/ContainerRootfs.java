@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * that limits an image to ~35 layers. A short symlink per layer (as containers/storage's {@code
  * l/}) costs ~{@code len(root)+20} bytes per layer, enough for a hundred layers under a short root.
  */
-public final class ContainerRootfs {
+public final class ContainerRootfs implements RootfsDriver {
   private static final Logger LOG = LoggerFactory.getLogger(ContainerRootfs.class);
   private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,127}");
   private static final int MAX_MOUNT_DATA = 4095;
@@ -75,6 +75,7 @@ public final class ContainerRootfs {
    * As {@link #create(String, List)}, for a container in a user namespace with {@code userns}'s
    * mappings (empty: the host's): layers idmapped, upper dir owned by the mapped root.
    */
+  @Override
   public Path create(
       String containerId, List<Layer> lowerTopFirst, Optional<UserNamespaceMapping> userns) {
     Path dir = containerDir(containerId);
@@ -153,7 +154,7 @@ public final class ContainerRootfs {
    * The runtime mounts the rootfs from inside the user namespace, where host root's directories are
    * "other": every directory above {@code merged} must let others search it (x).
    */
-  private static void requireTraversable(Path merged) throws IOException {
+  static void requireTraversable(Path merged) throws IOException {
     for (Path dir = merged.getParent(); dir != null; dir = dir.getParent()) {
       if (!Files.getPosixFilePermissions(dir).contains(PosixFilePermission.OTHERS_EXECUTE)) {
         throw CriException.precondition(
@@ -177,7 +178,7 @@ public final class ContainerRootfs {
     return idmapped.resolve(layers.relativize(diff));
   }
 
-  /** Unmounts and deletes everything of the container; safe on a half-created or missing one. */
+  @Override
   public void remove(String containerId) {
     Path dir = containerDir(containerId);
     unmount(containerId);
@@ -205,17 +206,24 @@ public final class ContainerRootfs {
   }
 
   /** Ids of every container that has a directory here (mounted or not). */
+  @Override
   public List<String> list() {
+    return namesIn(containers);
+  }
+
+  /** The names of the entries of {@code dir} (a driver's per-container directories). */
+  static List<String> namesIn(Path dir) {
     List<String> result = new ArrayList<>();
-    try (var dirs = Files.newDirectoryStream(containers)) {
+    try (var dirs = Files.newDirectoryStream(dir)) {
       dirs.forEach(d -> result.add(d.getFileName().toString()));
     } catch (IOException e) {
-      throw CriException.internal("listing " + containers + ": " + e, e);
+      throw CriException.internal("listing " + dir + ": " + e, e);
     }
     return result;
   }
 
   /** Bytes and inodes written by containers (their upper dirs), for ImageFsInfo. */
+  @Override
   public FsUsage usage() {
     List<Path> uppers = new ArrayList<>();
     for (String id : list()) {
@@ -224,14 +232,47 @@ public final class ContainerRootfs {
     return FsUsage.of(uppers.toArray(Path[]::new));
   }
 
+  @Override
+  public Path rootfsPath(String containerId) {
+    return containerDir(containerId).resolve("merged");
+  }
+
+  /** The merged dir: host root's writes land in the upper dir, the layers stay untouched. */
+  @Override
+  public Path editableRoot(String containerId) {
+    return rootfsPath(containerId);
+  }
+
+  @Override
+  public WritableLayer writableLayer(String containerId) {
+    Path upper = containerDir(containerId).resolve("upper");
+    return new WritableLayer(upper, FsUsage.of(upper));
+  }
+
+  /** Nothing: overlayfs uses the layer store's dirs as they are. */
+  @Override
+  public FsUsage imageUsage() {
+    return new FsUsage(0, 0);
+  }
+
+  @Override
+  public void retainImages(List<Image> images) {
+    // the layer store's dirs are all there is, and the image store deletes those
+  }
+
   /** The directory of a container; the id is checked so that no path can leave the store. */
   public Path containerDir(String containerId) {
+    return containers.resolve(requireValidId(containerId));
+  }
+
+  /** {@code containerId} if it is a valid id: one path element that cannot leave a store. */
+  static String requireValidId(String containerId) {
     if (containerId == null || !ID.matcher(containerId).matches()) {
       throw CriException.invalid(
           "container_id",
           "\"" + containerId + "\" is not 1-128 characters of [a-z0-9_.-] starting with [a-z0-9]");
     }
-    return containers.resolve(containerId);
+    return containerId;
   }
 
   private Path linkFor(Layer layer) throws IOException {

@@ -19,14 +19,7 @@ public final class AtomicFiles {
   public static void write(Path target, byte[] content) throws IOException {
     Path dir = target.toAbsolutePath().getParent();
     Files.createDirectories(dir);
-    Path tmp =
-        dir.resolve(
-            "."
-                + target.getFileName()
-                + ".tmp-"
-                + ProcessHandle.current().pid()
-                + "-"
-                + Thread.currentThread().threadId());
+    Path tmp = temporaryBeside(dir, target);
     try (FileChannel ch =
         FileChannel.open(
             tmp,
@@ -46,6 +39,38 @@ public final class AtomicFiles {
       throw e;
     }
     syncDirectory(dir);
+  }
+
+  /**
+   * The first half of {@link #write}: the content under its final name (readers see all or
+   * nothing), not yet durable; {@link #sync} makes it so. For a file a program reads at once while
+   * the fsync runs beside it.
+   */
+  public static void writeUnsynced(Path target, byte[] content) throws IOException {
+    Path dir = target.toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    Path tmp = temporaryBeside(dir, target);
+    Files.write(tmp, content);
+    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** Makes a file written by {@link #writeUnsynced} durable: fsync of it, then of its directory. */
+  public static void sync(Path target) throws IOException {
+    try (FileChannel ch = FileChannel.open(target, StandardOpenOption.READ)) {
+      ch.force(true);
+    }
+    syncDirectory(target.toAbsolutePath().getParent());
+  }
+
+  /** A name in {@code dir} no other writer (process, thread) uses at the same time. */
+  private static Path temporaryBeside(Path dir, Path target) {
+    return dir.resolve(
+        "."
+            + target.getFileName()
+            + ".tmp-"
+            + ProcessHandle.current().pid()
+            + "-"
+            + Thread.currentThread().threadId());
   }
 
   private static void syncDirectory(Path dir) throws IOException {

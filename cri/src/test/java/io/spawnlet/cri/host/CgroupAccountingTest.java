@@ -59,6 +59,13 @@ class CgroupAccountingTest {
   }
 
   @Test
+  void oomKillsFromMemoryOomControlInV1AndMemoryEventsInV2() throws Exception {
+    assertThat(accounting("v1").oomKills("/kubepods/pod1")).hasValue(2);
+    assertThat(accounting("v2").oomKills("/kubepods/pod1")).hasValue(1);
+    assertThat(accounting("v2").oomKills("/no/such/cgroup")).isEmpty();
+  }
+
+  @Test
   void pidsAreCollectedRecursivelyFromEveryHierarchy() throws Exception {
     assertThat(accounting("v1").pids("/kubepods/pod1")).containsExactly(101, 102, 103, 104);
     assertThat(accounting("v2").pids("/kubepods/pod1")).containsExactly(201, 202, 203);

@@ -133,6 +133,45 @@ class SystemContainerSpecTest {
   }
 
   @Test
+  void moduleCallsAreRefusedUnlessThePodHasItsOwnSeccompProfileOrCapSysModule() throws Exception {
+    JsonNode seccomp = systemSpec(CgroupLayout.V2, config()).get("linux").get("seccomp");
+    assertThat(seccomp.get("defaultAction").asText()).isEqualTo("SCMP_ACT_ALLOW");
+    assertThat(texts(seccomp.get("architectures"))).contains("SCMP_ARCH_X86_64", "SCMP_ARCH_X86");
+    JsonNode deny = seccomp.get("syscalls").get(0);
+    assertThat(texts(deny.get("names")))
+        .containsExactlyInAnyOrder("init_module", "finit_module", "delete_module");
+    assertThat(deny.get("action").asText()).isEqualTo("SCMP_ACT_ERRNO");
+    assertThat(deny.get("errnoRet").asInt()).isEqualTo(1);
+
+    ContainerConfig privileged =
+        config().toBuilder()
+            .setLinux(
+                runtime.v1.LinuxContainerConfig.newBuilder()
+                    .setSecurityContext(
+                        runtime.v1.LinuxContainerSecurityContext.newBuilder().setPrivileged(true)))
+            .build();
+    assertThat(systemSpec(CgroupLayout.V2, privileged).get("linux").has("seccomp")).isFalse();
+    ContainerConfig ownProfile =
+        config().toBuilder()
+            .setLinux(
+                runtime.v1.LinuxContainerConfig.newBuilder()
+                    .setSecurityContext(
+                        runtime.v1.LinuxContainerSecurityContext.newBuilder()
+                            .setSeccomp(
+                                runtime.v1.SecurityProfile.newBuilder()
+                                    .setProfileType(
+                                        runtime.v1.SecurityProfile.ProfileType.RuntimeDefault))))
+            .build();
+    assertThat(
+            systemSpec(CgroupLayout.V2, ownProfile)
+                .get("linux")
+                .get("seccomp")
+                .get("defaultAction")
+                .asText())
+        .isEqualTo("SCMP_ACT_ERRNO");
+  }
+
+  @Test
   void handlerOrAnnotationSelectsSystemPods() {
     Map<String, String> annotated = Map.of(SystemContainerSpec.ANNOTATION, "true");
     assertThat(SystemContainerSpec.selects("system", Map.of())).isTrue();

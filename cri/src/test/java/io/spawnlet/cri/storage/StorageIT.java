@@ -52,42 +52,16 @@ class StorageIT {
   }
 
   private List<Layer> lowerTopFirst(Image image) {
-    List<Layer> result = new ArrayList<>();
-    for (String diffId : image.diffIds()) {
-      result.add(0, layers.get(Digest.parse("diffId", diffId)).orElseThrow());
-    }
-    return result;
+    return BusyboxLayouts.lowerTopFirst(layers, image);
   }
 
   private static void run(String... argv) throws Exception {
-    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    if (p.waitFor() != 0) {
-      throw new IllegalStateException(String.join(" ", argv) + " failed: " + out);
-    }
+    BusyboxLayouts.run(argv);
   }
 
   /** An OCI layout with tag latest (busybox) and tag v2 (a second layer deleting bin/cat). */
   private Path busyboxLayout() throws Exception {
-    Path layout = tmp.resolve("layout");
-    Path bundle = tmp.resolve("bundle");
-    run("umoci", "init", "--layout", layout.toString());
-    run("umoci", "new", "--image", layout + ":latest");
-    run("umoci", "unpack", "--image", layout + ":latest", bundle.toString());
-    Path bin = bundle.resolve("rootfs/bin");
-    Files.createDirectories(bin);
-    Files.copy(Path.of("/bin/busybox"), bin.resolve("busybox"));
-    for (String applet : List.of("sh", "ls", "cat", "echo")) {
-      Files.createSymbolicLink(bin.resolve(applet), Path.of("busybox"));
-    }
-    run("umoci", "repack", "--image", layout + ":latest", bundle.toString());
-    run("umoci", "tag", "--image", layout + ":latest", "v2");
-    Path bundle2 = tmp.resolve("bundle2");
-    run("umoci", "unpack", "--image", layout + ":v2", bundle2.toString());
-    Files.delete(bundle2.resolve("rootfs/bin/cat"));
-    Files.writeString(bundle2.resolve("rootfs/added"), "v2\n");
-    run("umoci", "repack", "--image", layout + ":v2", bundle2.toString());
-    return layout;
+    return BusyboxLayouts.busybox(tmp, rootfs -> {}, rootfs -> {});
   }
 
   @Test

@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.http.HttpClient;
+import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -52,6 +53,10 @@ public final class ImagePuller {
   private final Map<String, RegistryHostConfig> registries;
   private final AuthFile authFile;
   private final HttpClient http;
+
+  /** One client per configured CA file: each trusts the system roots plus that file's CAs. */
+  private final ConcurrentHashMap<Path, HttpClient> httpWithCa = new ConcurrentHashMap<>();
+
   private final ConcurrentHashMap<Digest, CompletableFuture<Layer>> inFlight =
       new ConcurrentHashMap<>();
 
@@ -78,7 +83,8 @@ public final class ImagePuller {
               .filter(c -> !c.isAnonymous())
               .or(() -> lookupAuth(endpoint.host(), ref.repository()))
               .orElse(Credentials.ANONYMOUS);
-      RegistryClient client = new RegistryClient(http, endpoint, ref.repository(), creds);
+      RegistryClient client =
+          new RegistryClient(httpFor(endpoint), endpoint, ref.repository(), creds);
       try {
         return pullFrom(client, ref);
       } catch (CriException e) {
@@ -90,6 +96,18 @@ public final class ImagePuller {
       }
     }
     throw last; // not reached: the host itself is always the last endpoint
+  }
+
+  private HttpClient httpFor(RegistryEndpoint endpoint) {
+    if (endpoint.caFile().isEmpty()) {
+      return http;
+    }
+    Path ca = endpoint.caFile().get();
+    return httpWithCa.computeIfAbsent(
+        ca,
+        path ->
+            RegistryClient.newHttpClient(
+                path, "registries.\"" + endpoint.base().getAuthority() + "\".caFile"));
   }
 
   private Optional<Credentials> lookupAuth(String host, String repository) {

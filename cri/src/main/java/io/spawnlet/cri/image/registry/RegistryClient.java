@@ -14,6 +14,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -42,7 +43,7 @@ public final class RegistryClient {
   private static final int MAX_REDIRECTS = 5;
 
   private final HttpClient http;
-  private final RegistryEndpoint endpoint;
+  private volatile RegistryEndpoint endpoint;
   private final String repository;
   private final Credentials credentials;
   private volatile Optional<String> authorization = Optional.empty();
@@ -63,6 +64,15 @@ public final class RegistryClient {
     return HttpClient.newBuilder()
         .connectTimeout(Duration.ofSeconds(30))
         .followRedirects(HttpClient.Redirect.NEVER)
+        .build();
+  }
+
+  /** A client that also trusts the CA certificates in {@code caFile} (PEM); see RegistryTls. */
+  public static HttpClient newHttpClient(Path caFile, String field) {
+    return HttpClient.newBuilder()
+        .connectTimeout(Duration.ofSeconds(30))
+        .followRedirects(HttpClient.Redirect.NEVER)
+        .sslContext(RegistryTls.trusting(caFile, field))
         .build();
   }
 
@@ -105,7 +115,20 @@ public final class RegistryClient {
       if (sameHost) {
         authorization.ifPresent(a -> request.header("Authorization", a));
       }
-      HttpResponse<InputStream> response = send(request.build());
+      HttpResponse<InputStream> response;
+      try {
+        response = trySend(request.build());
+      } catch (IOException e) {
+        RegistryEndpoint now = endpoint;
+        if (sameHost && now.plainHttpFallback() && RegistryTls.notTls(e)) {
+          // an unconfigured loopback registry without TLS: the same address over plain HTTP
+          endpoint = now.overPlainHttp();
+          current = URI.create("http" + current.toString().substring("https".length()));
+          uri = current;
+          continue;
+        }
+        throw unreachable("GET " + current, e);
+      }
       int status = response.statusCode();
       if (status == 200) {
         return response;
@@ -254,9 +277,15 @@ public final class RegistryClient {
 
   private HttpResponse<InputStream> send(HttpRequest request) {
     try {
-      return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+      return trySend(request);
     } catch (IOException e) {
       throw unreachable("GET " + request.uri(), e);
+    }
+  }
+
+  private HttpResponse<InputStream> trySend(HttpRequest request) throws IOException {
+    try {
+      return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new CriException(Kind.UNAVAILABLE, "interrupted while talking to " + endpoint);
@@ -264,6 +293,28 @@ public final class RegistryClient {
   }
 
   private CriException unreachable(String what, IOException e) {
+    Optional<String> untrusted = RegistryTls.untrustedCertificate(e);
+    if (untrusted.isPresent()) {
+      String host = endpoint.base().getAuthority();
+      return new CriException(
+          Kind.UNAVAILABLE,
+          "registry "
+              + host
+              + ": its TLS certificate is not trusted ("
+              + untrusted.get()
+              + ")"
+              + (endpoint.caFile().isPresent()
+                  ? "; the CA in "
+                      + endpoint.caFile().get()
+                      + " (registries: \""
+                      + host
+                      + "\": caFile) did not sign it, or the certificate does not name "
+                      + host
+                  : "; give spawnlet the CA that signed it: in the config file, registries: {\""
+                      + host
+                      + "\": {caFile: /path/to/ca.pem}}, then restart spawnlet"),
+          e);
+    }
     return new CriException(
         Kind.UNAVAILABLE,
         "registry "

@@ -3,6 +3,7 @@ package io.spawnlet.cri.image.registry;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.spawnlet.cri.config.RegistryHostConfig;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -37,11 +38,14 @@ class RegistryEndpointTest {
   }
 
   @Test
-  void loopbackIsPlainHttpOthersTls() {
-    assertThat(RegistryEndpoint.of("127.0.0.1:5000", Map.of()).get(0).base().toString())
-        .isEqualTo("http://127.0.0.1:5000");
-    assertThat(RegistryEndpoint.of("localhost:5000", Map.of()).get(0).base().getScheme())
-        .isEqualTo("http");
+  void loopbackIsTlsFallingBackToPlainHttpOthersTls() {
+    RegistryEndpoint loopback = RegistryEndpoint.of("127.0.0.1:5000", Map.of()).get(0);
+    assertThat(loopback.base().toString()).isEqualTo("https://127.0.0.1:5000");
+    assertThat(loopback.plainHttpFallback()).isTrue();
+    assertThat(loopback.overPlainHttp().base().toString()).isEqualTo("http://127.0.0.1:5000");
+    assertThat(RegistryEndpoint.of("localhost:5000", Map.of()).get(0).plainHttpFallback()).isTrue();
+    assertThat(RegistryEndpoint.of("registry.k8s.io", Map.of()).get(0).plainHttpFallback())
+        .isFalse();
     assertThat(RegistryEndpoint.of("registry.k8s.io", Map.of()).get(0).base().getScheme())
         .isEqualTo("https");
     assertThat(
@@ -52,5 +56,19 @@ class RegistryEndpointTest {
                 .base()
                 .getScheme())
         .isEqualTo("http");
+  }
+
+  @Test
+  void caFileMakesTheHostTlsOnlyWithThatCa() {
+    RegistryEndpoint endpoint =
+        RegistryEndpoint.of(
+                "127.0.0.1:5443",
+                Map.of(
+                    "127.0.0.1:5443",
+                    new RegistryHostConfig(null, null, null, "/etc/spawnlet/ca.pem")))
+            .get(0);
+    assertThat(endpoint.base().toString()).isEqualTo("https://127.0.0.1:5443");
+    assertThat(endpoint.plainHttpFallback()).isFalse();
+    assertThat(endpoint.caFile()).contains(Path.of("/etc/spawnlet/ca.pem"));
   }
 }
