@@ -29,6 +29,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * terminal resize included), exit codes, attach to a container's stdin, an HTTP request through a
  * forwarded port, and the container's log.
  */
+@KubernetesSuite
 class KubectlStreamingIT {
   private static final Duration SLOW = Duration.ofSeconds(120);
 
