@@ -396,19 +396,28 @@ write_docs() {
 
 BENCH_JAR=$REPO/bench/target/spawnlet-bench.jar
 RUN_STARTED=$(date -u +%Y-%m-%dT%H:%M:%S)
-[[ ${KEEP:-} == 1 ]] || trap 'status=$?; trap - EXIT INT TERM; log "cleaning up"; cleanup_all; exit $status' EXIT INT TERM
 
-stage "clean up earlier runs" cleanup_all
-mkdir -p "$WORK" "$RESULTS"
-stage "build (mvn install)" build
-stage "images (busybox, pause)" images
-IFS=, read -r -a runtimes <<<"$ORDER"
-for runtime in "${runtimes[@]}"; do
-  [[ -n ${BRIDGE[$runtime]:-} ]] || die "unknown runtime '$runtime' in ORDER (containerd, spawnlet)"
-  stage "$runtime: start" "start_$runtime"
-done
-stage "measure: $PODS pods (+$WARMUP warm-up) per runtime, interleaved" measure "${runtimes[@]}"
-# all daemons stop before any clean-up, which ends whatever is left under $WORK, theirs or not
-for runtime in "${runtimes[@]}"; do stage "$runtime: stop" stop_daemon "$runtime"; done
-for runtime in "${runtimes[@]}"; do stage "$runtime: clean up" cleanup_runtime "$runtime"; done
-stage "report" write_docs
+# The runtime set-up above is shared: bench/streaming/run.sh sources this file for it (and skips
+# this main part).
+cri_latency_main() {
+  [[ ${KEEP:-} == 1 ]] || trap 'status=$?; trap - EXIT INT TERM; log "cleaning up"; cleanup_all; exit $status' EXIT INT TERM
+
+  stage "clean up earlier runs" cleanup_all
+  mkdir -p "$WORK" "$RESULTS"
+  stage "build (mvn install)" build
+  stage "images (busybox, pause)" images
+  IFS=, read -r -a runtimes <<<"$ORDER"
+  for runtime in "${runtimes[@]}"; do
+    [[ -n ${BRIDGE[$runtime]:-} ]] || die "unknown runtime '$runtime' in ORDER (containerd, spawnlet)"
+    stage "$runtime: start" "start_$runtime"
+  done
+  stage "measure: $PODS pods (+$WARMUP warm-up) per runtime, interleaved" measure "${runtimes[@]}"
+  # all daemons stop before any clean-up, which ends whatever is left under $WORK, theirs or not
+  for runtime in "${runtimes[@]}"; do stage "$runtime: stop" stop_daemon "$runtime"; done
+  for runtime in "${runtimes[@]}"; do stage "$runtime: clean up" cleanup_runtime "$runtime"; done
+  stage "report" write_docs
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  cri_latency_main
+fi

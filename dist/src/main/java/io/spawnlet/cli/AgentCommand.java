@@ -2,6 +2,7 @@ package io.spawnlet.cli;
 
 import io.spawnlet.agent.NodeAgent;
 import io.spawnlet.agent.cri.CriPodRuntime;
+import io.spawnlet.agent.kubeletapi.KubeletApiServer;
 import io.spawnlet.cri.SpawnletDaemon;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -77,12 +78,21 @@ final class AgentCommand implements Callable<Integer> {
             agent.settings(Optional.ofNullable(cluster.manifests), root),
             cluster.node(agent.nodeName(), cmd),
             runtime);
+    Optional<KubeletApiServer> kubeletApi =
+        cluster.kubeletApi(agent.nodeName()).map(s -> KubeletApiServer.start(s, runtime, runtime));
+    kubeletApi.ifPresentOrElse(
+        api -> log.info("kubelet API listening on {} (https)", api.address()),
+        () ->
+            log.warn(
+                "kubelet API not started: give --client-ca-file (the apiserver's client CA) for"
+                    + " kubectl exec, attach, port-forward and logs"));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
                   log.info("stopping the agent: pods keep running");
+                  kubeletApi.ifPresent(KubeletApiServer::close);
                   nodeAgent.close();
                   runtime.close();
                   if (daemon != null) {

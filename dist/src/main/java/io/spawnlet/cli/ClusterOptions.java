@@ -2,6 +2,7 @@ package io.spawnlet.cli;
 
 import io.fabric8.kubernetes.api.model.Taint;
 import io.spawnlet.agent.NodeAgent;
+import io.spawnlet.agent.kubeletapi.KubeletApiSettings;
 import io.spawnlet.agent.node.NodeSettings;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -9,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
@@ -46,6 +48,35 @@ final class ClusterOptions {
       description = "The node's pod capacity (default: ${DEFAULT-VALUE}).")
   int maxPods;
 
+  @Option(
+      names = "--kubelet-port",
+      defaultValue = "10250",
+      description =
+          "HTTPS port of the kubelet API (exec, attach, port-forward, logs through the apiserver),"
+              + " published as the node's kubeletEndpoint (default: ${DEFAULT-VALUE}).")
+  int kubeletPort;
+
+  @Option(
+      names = "--kubelet-address",
+      defaultValue = "0.0.0.0",
+      description = "Address the kubelet API listens on (default: ${DEFAULT-VALUE}).")
+  String kubeletAddress;
+
+  @Option(
+      names = "--client-ca-file",
+      description =
+          "CA of the clients let into the kubelet API (the apiserver's kubelet client certificate);"
+              + " without it the kubelet API does not start.")
+  Path clientCaFile;
+
+  @Option(
+      names = "--tls-cert-file",
+      description = "Serving certificate of the kubelet API (PEM; default: self-signed).")
+  Path tlsCertFile;
+
+  @Option(names = "--tls-private-key-file", description = "Its private key (PEM, PKCS#8).")
+  Path tlsPrivateKeyFile;
+
   @Option(names = "--manifests", description = "Also run the static pods of this directory.")
   Path manifests;
 
@@ -55,11 +86,25 @@ final class ClusterOptions {
         nodeLabels,
         taints(cmd),
         nodeIp == null ? NodeAgent.hostIps() : List.of(nodeIp),
-        10250,
+        kubeletPort,
         maxPods,
         Duration.ofSeconds(10),
         Duration.ofMinutes(1),
         VersionCommand.version());
+  }
+
+  /** The kubelet API's settings; empty without a client CA (nobody could be let in). */
+  Optional<KubeletApiSettings> kubeletApi(String nodeName) {
+    return Optional.ofNullable(clientCaFile)
+        .map(
+            ca ->
+                new KubeletApiSettings(
+                    kubeletAddress,
+                    kubeletPort,
+                    ca,
+                    Optional.ofNullable(tlsCertFile),
+                    Optional.ofNullable(tlsPrivateKeyFile),
+                    nodeName));
   }
 
   private List<Taint> taints(CommandLine cmd) {

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import runtime.v1.ExecRequest;
+import runtime.v1.PortForwardRequest;
 
 /**
  * Exec, attach and port-forward through the daemon's streaming server, driven by crictl (SPDY, its
@@ -164,6 +165,73 @@ class StreamingIT {
     } finally {
       crictl.tryRun("stopp", sleepy);
       crictl.tryRun("rmp", sleepy);
+    }
+  }
+
+  @Test
+  void portForwardOverWebSocketGivesEachPortADataAndAnErrorChannel() throws Exception {
+    String url;
+    try (CriClient client = DAEMON.newClient()) {
+      // No ports in the CRI request: the client names them in the query, as the kubelet allows.
+      url =
+          client
+              .runtime()
+              .portForward(PortForwardRequest.newBuilder().setPodSandboxId(pod).build())
+              .getUrl();
+    }
+    try (ChannelWebSocket ws =
+        ChannelWebSocket.connect(url + "?port=8080&port=1", "v4.channel.k8s.io")) {
+      assertThat(ws.subprotocol()).isEqualTo("v4.channel.k8s.io");
+      ws.send(0, "GET / HTTP/1.0\r\n\r\n");
+      ws.awaitClose(SLOW);
+      byte[] data = ws.bytes(0);
+      // Each channel opens with its port, 2 bytes little-endian: 8080 = 0x1f90, 1 = 0x0001.
+      assertThat(data).startsWith(0x90, 0x1f);
+      assertThat(ws.text(0)).contains("200 OK").contains(marker);
+      assertThat(ws.bytes(1)).containsExactly(0x90, 0x1f);
+      assertThat(ws.bytes(2)).containsExactly(0x01, 0x00);
+      assertThat(ws.text(3).substring(2)).contains("error forwarding").contains(":1");
+    }
+  }
+
+  @Test
+  void terminalResizesReachTheProcess() throws Exception {
+    // Through crictl (SPDY and WebSocket): it sends the size of its own terminal, set by stty.
+    for (String transport : List.of("spdy", "websocket")) {
+      String crictlLine =
+          String.join(" ", crictl.command("exec", "-it", "-r", transport, shell, "sh"));
+      Run run =
+          run(
+              List.of("script", "-qec", "stty cols 123 rows 45; " + crictlLine, "/dev/null"),
+              "stty size\nexit\n");
+      assertThat(run.output()).as(transport).contains("45 123");
+    }
+    // Through a plain v5 WebSocket client: two resizes during one session, each seen by stty.
+    String url;
+    try (CriClient client = DAEMON.newClient()) {
+      url =
+          client
+              .runtime()
+              .exec(
+                  ExecRequest.newBuilder()
+                      .setContainerId(shell)
+                      .addCmd("sh")
+                      .setTty(true)
+                      .setStdin(true)
+                      .setStdout(true)
+                      .build())
+              .getUrl();
+    }
+    try (ChannelWebSocket ws = ChannelWebSocket.connect(url, "v5.channel.k8s.io")) {
+      ws.send(4, "{\"Width\":91,\"Height\":17}");
+      ws.send(0, "stty size\n");
+      // The shell reads its input when it likes: the second size must wait for the first answer.
+      await("stty answers the first size").atMost(SLOW).until(() -> ws.text(1).contains("17 91"));
+      ws.send(4, "{\"Width\":132,\"Height\":50}");
+      ws.send(0, "stty size; exit 7\n");
+      ws.awaitClose(SLOW);
+      assertThat(ws.text(1)).contains("50 132");
+      assertThat(ws.text(3)).contains("NonZeroExitCode").contains("\"message\":\"7\"");
     }
   }
 

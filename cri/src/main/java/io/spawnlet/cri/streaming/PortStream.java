@@ -95,7 +95,7 @@ final class PortStream {
       return;
     }
     Thread writer = Thread.ofPlatform().daemon().name("forward-in-" + what).start(() -> feed(c));
-    ByteBuffer buf = ByteBuffer.allocate(32 * 1024);
+    ByteBuffer buf = ByteBuffer.allocate(128 * 1024);
     try {
       while (c.read(buf.clear()) >= 0) {
         client.data(buf.array(), buf.position());

@@ -42,6 +42,8 @@ public final class StreamHttpHandler extends SimpleChannelInboundHandler<FullHtt
   private static final String WEBSOCKET_COMMAND_PROTOCOLS =
       "v5.channel.k8s.io,v4.channel.k8s.io,v4.base64.channel.k8s.io,channel.k8s.io,"
           + "base64.channel.k8s.io";
+  private static final String WEBSOCKET_PORT_FORWARD_PROTOCOLS =
+      "v4.channel.k8s.io,v4.base64.channel.k8s.io";
   private static final int MAX_WEBSOCKET_MESSAGE = 16 * 1024 * 1024;
 
   private final StreamTokens tokens;
@@ -141,17 +143,21 @@ public final class StreamHttpHandler extends SimpleChannelInboundHandler<FullHtt
   }
 
   private void upgradeToWebSocket(ChannelHandlerContext ctx, FullHttpRequest req, StreamRequest r) {
-    if (!(r instanceof StreamRequest.Command c)) {
-      respond(
-          ctx,
-          HttpResponseStatus.BAD_REQUEST,
-          "port-forward over WebSocket is not supported by spawnlet yet: use SPDY");
-      return;
+    List<Integer> ports = List.of();
+    if (r instanceof StreamRequest.PortForward pf) {
+      Optional<List<Integer>> asked =
+          pf.ports().isEmpty() ? queryPorts(ctx, req.uri()) : Optional.of(pf.ports());
+      if (asked.isEmpty()) {
+        return;
+      }
+      ports = asked.get();
     }
     WebSocketServerHandshaker handshaker =
         new WebSocketServerHandshakerFactory(
                 "ws://" + req.headers().get(HttpHeaderNames.HOST) + req.uri(),
-                WEBSOCKET_COMMAND_PROTOCOLS,
+                r instanceof StreamRequest.PortForward
+                    ? WEBSOCKET_PORT_FORWARD_PROTOCOLS
+                    : WEBSOCKET_COMMAND_PROTOCOLS,
                 false,
                 MAX_WEBSOCKET_MESSAGE)
             .newHandshaker(req);
@@ -160,6 +166,7 @@ public final class StreamHttpHandler extends SimpleChannelInboundHandler<FullHtt
       return;
     }
     var pipeline = ctx.pipeline();
+    List<Integer> forwarded = ports;
     handshaker
         .handshake(ctx.channel(), req)
         .addListener(
@@ -169,14 +176,59 @@ public final class StreamHttpHandler extends SimpleChannelInboundHandler<FullHtt
                 return;
               }
               String protocol = Optional.ofNullable(handshaker.selectedSubprotocol()).orElse("");
-              int version = protocol.startsWith("v5.") ? 5 : protocol.startsWith("v4.") ? 4 : 1;
               WebSocketChannels channels = new WebSocketChannels(protocol.contains("base64"));
               pipeline.addLast(
                   "ws-aggregator", new WebSocketFrameAggregator(MAX_WEBSOCKET_MESSAGE));
               pipeline.addLast("ws-channels", channels);
-              new WebSocketRemoteCommand(c, version, opener(c), channels).start();
+              switch (r) {
+                case StreamRequest.Command c -> {
+                  int version = protocol.startsWith("v5.") ? 5 : protocol.startsWith("v4.") ? 4 : 1;
+                  new WebSocketRemoteCommand(c, version, opener(c), channels).start();
+                }
+                case StreamRequest.PortForward pf ->
+                    new WebSocketPortForward(
+                            pf.sandboxId(),
+                            forwarded,
+                            port -> targets.connect(pf.sandboxId(), port),
+                            channels)
+                        .start();
+              }
             });
     pipeline.remove(this);
+  }
+
+  /**
+   * The ports of a WebSocket port-forward whose CRI request named none: the {@code port} query
+   * parameters (repeated or comma-separated), as the kubelet reads them; empty after a 400.
+   */
+  private static Optional<List<Integer>> queryPorts(ChannelHandlerContext ctx, String uri) {
+    List<Integer> ports = new ArrayList<>();
+    for (String value : new QueryStringDecoder(uri).parameters().getOrDefault("port", List.of())) {
+      for (String p : value.split(",")) {
+        try {
+          int port = Integer.parseInt(p.strip());
+          if (port < 1 || port > 65535) {
+            throw new NumberFormatException();
+          }
+          ports.add(port);
+        } catch (NumberFormatException e) {
+          respond(
+              ctx,
+              HttpResponseStatus.BAD_REQUEST,
+              "query parameter port: \"" + p + "\" is not a TCP port (1-65535)");
+          return Optional.empty();
+        }
+      }
+    }
+    if (ports.isEmpty()) {
+      respond(
+          ctx,
+          HttpResponseStatus.BAD_REQUEST,
+          "port-forward over WebSocket needs its ports: give them in the CRI request or as"
+              + " query parameters port=N");
+      return Optional.empty();
+    }
+    return Optional.of(ports);
   }
 
   private Supplier<ContainerStdio> opener(StreamRequest.Command c) {

@@ -3,8 +3,10 @@ package io.spawnlet.cri.streaming;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -53,6 +55,11 @@ public final class StreamingServer implements AutoCloseable {
           new ServerBootstrap()
               .group(group)
               .channel(NioServerSocketChannel.class)
+              // Writers (output pumps, port streams) wait while the channel is unwritable: a
+              // 64 KiB high-water mark made them wait on every second 32 KiB chunk.
+              .childOption(
+                  ChannelOption.WRITE_BUFFER_WATER_MARK,
+                  new WriteBufferWaterMark(512 * 1024, 1024 * 1024))
               .childHandler(
                   new ChannelInitializer<SocketChannel>() {
                     @Override

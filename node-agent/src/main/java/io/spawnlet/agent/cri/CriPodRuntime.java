@@ -12,6 +12,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.unix.DomainSocketAddress;
+import io.spawnlet.agent.kubeletapi.PodStreams;
 import io.spawnlet.agent.pod.ContainerPlan;
 import io.spawnlet.agent.pod.MountPlan;
 import io.spawnlet.agent.pod.PodPlanner;
@@ -20,6 +21,7 @@ import io.spawnlet.agent.pod.PodRuntimeException;
 import io.spawnlet.agent.pod.PortPlan;
 import io.spawnlet.agent.pod.PullPolicy;
 import io.spawnlet.agent.pod.SandboxPlan;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import runtime.v1.AttachRequest;
 import runtime.v1.AuthConfig;
 import runtime.v1.Capability;
 import runtime.v1.ContainerConfig;
@@ -37,6 +40,7 @@ import runtime.v1.ContainerMetadata;
 import runtime.v1.ContainerState;
 import runtime.v1.ContainerStatusRequest;
 import runtime.v1.CreateContainerRequest;
+import runtime.v1.ExecRequest;
 import runtime.v1.ExecSyncRequest;
 import runtime.v1.ImageServiceGrpc;
 import runtime.v1.ImageSpec;
@@ -58,6 +62,7 @@ import runtime.v1.PodSandboxFilter;
 import runtime.v1.PodSandboxMetadata;
 import runtime.v1.PodSandboxState;
 import runtime.v1.PodSandboxStatusRequest;
+import runtime.v1.PortForwardRequest;
 import runtime.v1.PortMapping;
 import runtime.v1.Protocol;
 import runtime.v1.PullImageRequest;
@@ -76,7 +81,7 @@ import runtime.v1.VersionRequest;
  * requests the way the kubelet fills them and talks to the daemon over its unix socket (grpc-netty,
  * epoll domain socket). gRPC failures become {@link PodRuntimeException}s naming the call.
  */
-public final class CriPodRuntime implements PodRuntime, AutoCloseable {
+public final class CriPodRuntime implements PodRuntime, PodStreams, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CriPodRuntime.class);
   private static final Duration CALL_DEADLINE = Duration.ofMinutes(2);
   private static final Duration PULL_DEADLINE = Duration.ofMinutes(10);
@@ -548,6 +553,58 @@ public final class CriPodRuntime implements PodRuntime, AutoCloseable {
       case "SCTP" -> Protocol.SCTP;
       default -> Protocol.TCP;
     };
+  }
+
+  @Override
+  public URI exec(String containerId, List<String> command, StreamOptions o) {
+    return URI.create(
+        call(
+                "Exec " + containerId,
+                () ->
+                    runtime()
+                        .exec(
+                            ExecRequest.newBuilder()
+                                .setContainerId(containerId)
+                                .addAllCmd(command)
+                                .setTty(o.tty())
+                                .setStdin(o.stdin())
+                                .setStdout(o.stdout())
+                                .setStderr(o.stderr())
+                                .build()))
+            .getUrl());
+  }
+
+  @Override
+  public URI attach(String containerId, StreamOptions o) {
+    return URI.create(
+        call(
+                "Attach " + containerId,
+                () ->
+                    runtime()
+                        .attach(
+                            AttachRequest.newBuilder()
+                                .setContainerId(containerId)
+                                .setTty(o.tty())
+                                .setStdin(o.stdin())
+                                .setStdout(o.stdout())
+                                .setStderr(o.stderr())
+                                .build()))
+            .getUrl());
+  }
+
+  @Override
+  public URI portForward(String sandboxId, List<Integer> ports) {
+    return URI.create(
+        call(
+                "PortForward " + sandboxId,
+                () ->
+                    runtime()
+                        .portForward(
+                            PortForwardRequest.newBuilder()
+                                .setPodSandboxId(sandboxId)
+                                .addAllPort(ports)
+                                .build()))
+            .getUrl());
   }
 
   private static ContainerView.State state(ContainerState s) {
