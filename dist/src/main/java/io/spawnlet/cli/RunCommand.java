@@ -5,12 +5,8 @@ import io.spawnlet.agent.pod.AgentSettings;
 import io.spawnlet.agent.pod.StaticPodController;
 import io.spawnlet.cri.SpawnletDaemon;
 import io.spawnlet.cri.config.DaemonConfig;
-import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -46,34 +42,11 @@ final class RunCommand implements Callable<Integer> {
   Path criSocket;
 
   @Option(
-      names = "--state-dir",
-      description = "The agent's directory, emptyDir volumes (default <root>/agent).")
-  Path stateDir;
-
-  @Option(
-      names = "--pod-log-dir",
-      defaultValue = "/var/log/pods",
-      description = "Where pod log directories go (default: ${DEFAULT-VALUE}).")
-  Path podLogDir;
-
-  @Option(names = "--node-name", description = "Node name (default: the host name).")
-  String nodeName;
-
-  @Option(
-      names = "--runtime-class",
-      description = "RuntimeClass=handler (repeatable; spawnlet=system is built in).")
-  Map<String, String> runtimeClasses = new LinkedHashMap<>();
-
-  @Option(
       names = "--stop-pods-on-exit",
       description = "Stop and remove the pods on SIGTERM (default: leave them running).")
   boolean stopPodsOnExit;
 
-  @Option(
-      names = "--sync-interval",
-      defaultValue = "1s",
-      description = "How often manifests and containers are checked (default: ${DEFAULT-VALUE}).")
-  String syncInterval;
+  @Mixin AgentOptions agent;
 
   @Mixin DaemonOptions daemonOptions;
 
@@ -87,16 +60,7 @@ final class RunCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(
           spec.commandLine(), "--manifests " + manifests + " is not a directory");
     }
-    Map<String, String> classes = new LinkedHashMap<>(AgentSettings.DEFAULT_RUNTIME_CLASSES);
-    classes.putAll(runtimeClasses);
-    AgentSettings settings =
-        new AgentSettings(
-            manifests,
-            Optional.ofNullable(stateDir).orElse(config.root().resolve("agent")),
-            podLogDir,
-            Optional.ofNullable(nodeName).orElseGet(RunCommand::hostname),
-            classes,
-            parseDuration(syncInterval));
+    AgentSettings settings = agent.settings(Optional.of(manifests), config.root());
 
     SpawnletDaemon daemon = null;
     Path socket = criSocket;
@@ -129,24 +93,5 @@ final class RunCommand implements Callable<Integer> {
     controller.start();
     stopped.await();
     return 0;
-  }
-
-  private static Duration parseDuration(String text) {
-    String t = text.trim();
-    if (t.endsWith("ms")) {
-      return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
-    }
-    if (t.endsWith("s")) {
-      return Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1)));
-    }
-    return Duration.parse(t);
-  }
-
-  private static String hostname() {
-    try {
-      return InetAddress.getLocalHost().getHostName();
-    } catch (java.io.IOException e) {
-      return "localhost";
-    }
   }
 }

@@ -11,6 +11,8 @@ import picocli.CommandLine.Command;
     description = "Kubernetes node agent for full-OS system containers.",
     subcommands = {
       CriCommand.class,
+      AgentCommand.class,
+      NodeCommand.class,
       ImageCommand.class,
       PodsCommand.class,
       RunCommand.class,

@@ -1,5 +1,8 @@
 package io.spawnlet.agent.cri;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -27,6 +30,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import runtime.v1.AuthConfig;
 import runtime.v1.Capability;
 import runtime.v1.ContainerConfig;
 import runtime.v1.ContainerFilter;
@@ -34,6 +38,7 @@ import runtime.v1.ContainerMetadata;
 import runtime.v1.ContainerState;
 import runtime.v1.ContainerStatusRequest;
 import runtime.v1.CreateContainerRequest;
+import runtime.v1.ExecSyncRequest;
 import runtime.v1.ImageServiceGrpc;
 import runtime.v1.ImageSpec;
 import runtime.v1.ImageStatusRequest;
@@ -62,8 +67,10 @@ import runtime.v1.RemovePodSandboxRequest;
 import runtime.v1.RunPodSandboxRequest;
 import runtime.v1.RuntimeServiceGrpc;
 import runtime.v1.StartContainerRequest;
+import runtime.v1.StatusRequest;
 import runtime.v1.StopContainerRequest;
 import runtime.v1.StopPodSandboxRequest;
+import runtime.v1.VersionRequest;
 
 /**
  * The agent's CRI client: the only class that speaks {@code runtime.v1}. It turns plans into CRI
@@ -74,6 +81,7 @@ public final class CriPodRuntime implements PodRuntime, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CriPodRuntime.class);
   private static final Duration CALL_DEADLINE = Duration.ofMinutes(2);
   private static final Duration PULL_DEADLINE = Duration.ofMinutes(10);
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final EventLoopGroup group =
       new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
@@ -141,20 +149,73 @@ public final class CriPodRuntime implements PodRuntime, AutoCloseable {
   }
 
   @Override
-  public Optional<String> sandboxIp(String sandboxId) {
-    String ip =
+  public SandboxStatus sandboxStatus(String sandboxId) {
+    var response =
         call(
-                "PodSandboxStatus " + sandboxId,
-                () ->
-                    runtime()
-                        .podSandboxStatus(
-                            PodSandboxStatusRequest.newBuilder()
-                                .setPodSandboxId(sandboxId)
-                                .build()))
-            .getStatus()
-            .getNetwork()
-            .getIp();
-    return ip.isEmpty() ? Optional.empty() : Optional.of(ip);
+            "PodSandboxStatus " + sandboxId,
+            () ->
+                runtime()
+                    .podSandboxStatus(
+                        PodSandboxStatusRequest.newBuilder()
+                            .setPodSandboxId(sandboxId)
+                            .setVerbose(true)
+                            .build()));
+    List<String> ips = new ArrayList<>();
+    var network = response.getStatus().getNetwork();
+    if (!network.getIp().isEmpty()) {
+      ips.add(network.getIp());
+    }
+    network.getAdditionalIpsList().forEach(ip -> ips.add(ip.getIp()));
+    return new SandboxStatus(ips, activationState(response.getInfoOrDefault("info", "")));
+  }
+
+  /** The daemon puts a socket-activated pod's state under "activation" of the verbose info. */
+  private static Optional<String> activationState(String info) {
+    if (info.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      JsonNode state = JSON.readTree(info).path("activation").path("state");
+      return state.isTextual() ? Optional.of(state.asText()) : Optional.empty();
+    } catch (JsonProcessingException e) {
+      return Optional.empty();
+    }
+  }
+
+  @Override
+  public String runtimeVersion() {
+    var v = call("Version", () -> runtime().version(VersionRequest.getDefaultInstance()));
+    return v.getRuntimeName() + " " + v.getRuntimeVersion();
+  }
+
+  @Override
+  public List<String> runtimeProblems() {
+    try {
+      var status = runtime().status(StatusRequest.getDefaultInstance()).getStatus();
+      return status.getConditionsList().stream()
+          .filter(c -> !c.getStatus())
+          .map(c -> c.getType() + ": " + c.getReason() + " " + c.getMessage())
+          .toList();
+    } catch (StatusRuntimeException e) {
+      return List.of("the CRI daemon does not answer: " + e.getStatus().getCode());
+    }
+  }
+
+  @Override
+  public ExecResult execSync(String containerId, List<String> command, Duration timeout) {
+    var r =
+        call(
+            "ExecSync " + containerId,
+            () ->
+                runtime(timeout.plusSeconds(10))
+                    .execSync(
+                        ExecSyncRequest.newBuilder()
+                            .setContainerId(containerId)
+                            .addAllCmd(command)
+                            .setTimeout(Math.max(1, timeout.toSeconds()))
+                            .build()));
+    return new ExecResult(
+        r.getExitCode(), r.getStdout().toStringUtf8(), r.getStderr().toStringUtf8());
   }
 
   @Override
@@ -178,7 +239,7 @@ public final class CriPodRuntime implements PodRuntime, AutoCloseable {
   }
 
   @Override
-  public void ensureImage(String image, PullPolicy policy) {
+  public void ensureImage(String image, PullPolicy policy, List<RegistryCredential> credentials) {
     ImageSpec spec = ImageSpec.newBuilder().setImage(image).build();
     boolean present =
         call(
@@ -202,7 +263,17 @@ public final class CriPodRuntime implements PodRuntime, AutoCloseable {
       return;
     }
     try {
-      images(PULL_DEADLINE).pullImage(PullImageRequest.newBuilder().setImage(spec).build());
+      PullImageRequest.Builder pull = PullImageRequest.newBuilder().setImage(spec);
+      RegistryCredential.forImage(image, credentials)
+          .ifPresent(
+              c ->
+                  pull.setAuth(
+                      AuthConfig.newBuilder()
+                          .setUsername(c.username())
+                          .setPassword(c.password())
+                          .setAuth(c.auth())
+                          .setServerAddress(c.registry())));
+      images(PULL_DEADLINE).pullImage(pull.build());
     } catch (StatusRuntimeException e) {
       if (present) {
         log.warn(
@@ -256,8 +327,13 @@ public final class CriPodRuntime implements PodRuntime, AutoCloseable {
               st.getMetadata().getAttempt(),
               state(st.getState()),
               st.getExitCode(),
+              st.getCreatedAt(),
+              st.getStartedAt(),
               st.getFinishedAt(),
               st.getReason(),
+              st.getMessage(),
+              st.getImage().getImage(),
+              st.getImageRef(),
               st.getLogPath()));
     }
     return views;

@@ -1,5 +1,6 @@
 package io.spawnlet.agent.pod;
 
+import io.spawnlet.agent.probe.ProbePlan;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -27,7 +28,10 @@ public record ContainerPlan(
     Resources resources,
     boolean stdin,
     boolean tty,
-    String terminationMessagePath) {
+    String terminationMessagePath,
+    Optional<ProbePlan> startupProbe,
+    Optional<ProbePlan> livenessProbe,
+    Optional<ProbePlan> readinessProbe) {
 
   /** Linux resources in the units the CRI uses; 0 = not set. */
   public record Resources(long cpuShares, long cpuQuota, long cpuPeriod, long memoryLimitBytes) {

@@ -4,20 +4,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
-import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodSecurityContext;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.SecurityContext;
-import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -68,6 +65,7 @@ public final class PodPlanner {
           "serviceAccount",
           "serviceAccountName",
           "os",
+          "imagePullSecrets",
           // scheduling only: meaningless for a pod already on its node
           "nodeName",
           "nodeSelector",
@@ -79,7 +77,8 @@ public final class PodPlanner {
           "priorityClassName",
           "preemptionPolicy",
           "schedulingGates",
-          "readinessGates");
+          "readinessGates",
+          "overhead");
   private static final Set<String> POD_SECURITY_FIELDS =
       Set.of("runAsUser", "runAsGroup", "runAsNonRoot", "sysctls");
   private static final Set<String> CONTAINER_FIELDS =
@@ -90,7 +89,11 @@ public final class PodPlanner {
           "command",
           "args",
           "env",
+          "envFrom",
           "workingDir",
+          "startupProbe",
+          "livenessProbe",
+          "readinessProbe",
           "ports",
           "volumeMounts",
           "securityContext",
@@ -119,11 +122,38 @@ public final class PodPlanner {
     this.settings = settings;
   }
 
-  /**
-   * @throws PodRefusedException naming the first field this agent cannot honour
-   */
+  /** A static pod from a manifest file (no apiserver: env and volumes from it are refused). */
   public PodPlan plan(StaticPod staticPod) {
-    Pod pod = staticPod.pod();
+    return plan(
+        staticPod.pod(),
+        staticPod.uid(),
+        "file",
+        sourceLabel(settings.manifests().orElseThrow()),
+        PodInputs.standalone(settings.nodeName()),
+        List.of());
+  }
+
+  /**
+   * A pod from the apiserver, its env and file volumes read through {@code inputs}; {@code podIps}
+   * (empty before the sandbox exists) feed status.podIP(s) references.
+   *
+   * @throws PodRefusedException naming the first field this agent cannot honour
+   * @throws PodInputException when a configMap, secret or key it needs is not there (yet)
+   */
+  public PodPlan plan(Pod pod, PodInputs inputs, List<String> podIps) {
+    return plan(pod, pod.getMetadata().getUid(), "api", API_SOURCE, inputs, podIps);
+  }
+
+  /** The value of {@link #SOURCE_LABEL} on sandboxes of pods from the apiserver. */
+  public static final String API_SOURCE = "apiserver";
+
+  private PodPlan plan(
+      Pod pod,
+      String uid,
+      String configSource,
+      String sourceLabel,
+      PodInputs inputs,
+      List<String> podIps) {
     PodSpec spec = pod.getSpec();
     if (spec == null || spec.getContainers() == null || spec.getContainers().isEmpty()) {
       throw new PodRefusedException("spec.containers", "a pod needs at least one container");
@@ -136,12 +166,11 @@ public final class PodPlanner {
         Objects.requireNonNullElseGet(spec.getSecurityContext(), PodSecurityContext::new);
     onlyKnownFields(podSecurity, "spec.securityContext", POD_SECURITY_FIELDS);
 
-    String uid = staticPod.uid();
-    String name = staticPod.name();
-    String namespace = staticPod.namespace();
+    String name = pod.getMetadata().getName();
+    String namespace = EnvResolver.namespace(pod);
     Path podDir = settings.stateDir().resolve("pods").resolve(uid);
-    List<Path> directories = new ArrayList<>();
-    Map<String, Volume> volumes = volumes(spec, podDir, directories);
+    VolumePlanner.Planned volumes = new VolumePlanner(inputs).plan(pod, podDir, podIps);
+    EnvResolver envResolver = new EnvResolver(inputs);
 
     List<ContainerPlan> init = new ArrayList<>();
     List<ContainerPlan> app = new ArrayList<>();
@@ -150,20 +179,28 @@ public final class PodPlanner {
     Map<String, String> seen = new HashMap<>();
     List<Container> inits = Objects.requireNonNullElse(spec.getInitContainers(), List.of());
     for (int i = 0; i < inits.size(); i++) {
+      String field = "spec.initContainers[" + i + "]";
       ContainerPlan c =
           container(
-              inits.get(i), "spec.initContainers[" + i + "]", podSecurity, volumes, podDir, seen);
+              inits.get(i),
+              field,
+              podSecurity,
+              volumes,
+              envResolver.resolve(pod, inits.get(i), field, podIps),
+              seen);
       init.add(c);
       privileged |= c.privileged();
     }
     for (int i = 0; i < spec.getContainers().size(); i++) {
+      String field = "spec.containers[" + i + "]";
+      Container container = spec.getContainers().get(i);
       ContainerPlan c =
           container(
-              spec.getContainers().get(i),
-              "spec.containers[" + i + "]",
+              container,
+              field,
               podSecurity,
               volumes,
-              podDir,
+              envResolver.resolve(pod, container, field, podIps),
               seen);
       app.add(c);
       ports.addAll(c.ports());
@@ -179,11 +216,13 @@ public final class PodPlanner {
     labels.put(POD_NAME_LABEL, name);
     labels.put(POD_NAMESPACE_LABEL, namespace);
     labels.put(POD_UID_LABEL, uid);
-    labels.put(SOURCE_LABEL, sourceLabel(settings.manifests()));
+    labels.put(SOURCE_LABEL, sourceLabel);
     Map<String, String> annotations =
         new TreeMap<>(Objects.requireNonNullElse(pod.getMetadata().getAnnotations(), Map.of()));
-    annotations.put("kubernetes.io/config.source", "file");
-    annotations.put("kubernetes.io/config.hash", uid);
+    annotations.put("kubernetes.io/config.source", configSource);
+    if (configSource.equals("file")) {
+      annotations.put("kubernetes.io/config.hash", uid);
+    }
     annotations.put(GRACE_ANNOTATION, Long.toString(grace.toSeconds()));
 
     Map<String, String> sysctls = new TreeMap<>();
@@ -211,7 +250,14 @@ public final class PodPlanner {
             sysctls,
             grace);
     return new PodPlan(
-        sandbox, init, app, RestartPolicy.parse(spec.getRestartPolicy()), directories);
+        sandbox,
+        init,
+        app,
+        RestartPolicy.parse(spec.getRestartPolicy()),
+        volumes.directories(),
+        volumes.memory(),
+        volumes.files(),
+        PullSecrets.credentials(pod, inputs));
   }
 
   /** The value of {@link #SOURCE_LABEL} for a manifest directory: short, stable, no slashes. */
@@ -226,62 +272,12 @@ public final class PodPlanner {
     return settings.runtimeClassHandlers().getOrDefault(runtimeClass, runtimeClass);
   }
 
-  private Map<String, Volume> volumes(PodSpec spec, Path podDir, List<Path> directories) {
-    Map<String, Volume> byName = new LinkedHashMap<>();
-    List<Volume> list = Objects.requireNonNullElse(spec.getVolumes(), List.of());
-    for (int i = 0; i < list.size(); i++) {
-      Volume v = list.get(i);
-      String field = "spec.volumes[" + i + "]";
-      if (v.getName() == null || byName.putIfAbsent(v.getName(), v) != null) {
-        throw new PodRefusedException(field + ".name", "missing or not unique");
-      }
-      JsonNode tree = JSON.valueToTree(v);
-      for (var it = tree.fieldNames(); it.hasNext(); ) {
-        String type = it.next();
-        if (!type.equals("name") && !type.equals("hostPath") && !type.equals("emptyDir")) {
-          throw new PodRefusedException(
-              field + "." + type,
-              "volume type not supported by 'spawnlet run' (hostPath and emptyDir are)");
-        }
-      }
-      if (v.getHostPath() != null) {
-        String type = Objects.requireNonNullElse(v.getHostPath().getType(), "");
-        String path = v.getHostPath().getPath();
-        if (path == null || !path.startsWith("/")) {
-          throw new PodRefusedException(field + ".hostPath.path", "must be an absolute path");
-        }
-        switch (type) {
-          case "", "Directory", "File", "Socket", "CharDevice", "BlockDevice" -> {}
-          case "DirectoryOrCreate" -> directories.add(Path.of(path));
-          default ->
-              throw new PodRefusedException(
-                  field + ".hostPath.type", "'" + type + "' is not supported");
-        }
-      } else if (v.getEmptyDir() != null) {
-        String medium = Objects.requireNonNullElse(v.getEmptyDir().getMedium(), "");
-        if (!medium.isEmpty()) {
-          throw new PodRefusedException(
-              field + ".emptyDir.medium",
-              "'" + medium + "' is not supported yet (only the default, on disk)");
-        }
-        directories.add(emptyDir(podDir, v.getName()));
-      } else {
-        throw new PodRefusedException(field, "volume has no source (hostPath or emptyDir)");
-      }
-    }
-    return byName;
-  }
-
-  private static Path emptyDir(Path podDir, String volume) {
-    return podDir.resolve("volumes").resolve("kubernetes.io~empty-dir").resolve(volume);
-  }
-
   private ContainerPlan container(
       Container c,
       String field,
       PodSecurityContext podSecurity,
-      Map<String, Volume> volumes,
-      Path podDir,
+      VolumePlanner.Planned volumes,
+      Map<String, String> env,
       Map<String, String> seen) {
     onlyKnownFields(c, field, CONTAINER_FIELDS);
     if (c.getName() == null || c.getName().isEmpty() || seen.put(c.getName(), field) != null) {
@@ -289,17 +285,6 @@ public final class PodPlanner {
     }
     if (c.getImage() == null || c.getImage().isEmpty()) {
       throw new PodRefusedException(field + ".image", "missing");
-    }
-    Map<String, String> env = new LinkedHashMap<>();
-    List<EnvVar> vars = Objects.requireNonNullElse(c.getEnv(), List.of());
-    for (int i = 0; i < vars.size(); i++) {
-      EnvVar e = vars.get(i);
-      if (e.getValueFrom() != null) {
-        throw new PodRefusedException(
-            field + ".env[" + i + "].valueFrom", "not supported by 'spawnlet run' (plain values)");
-      }
-      // Later entries may refer to earlier ones, as in Kubernetes.
-      env.put(e.getName(), expand(Objects.requireNonNullElse(e.getValue(), ""), env));
     }
     SecurityContext security =
         Objects.requireNonNullElseGet(c.getSecurityContext(), SecurityContext::new);
@@ -333,7 +318,7 @@ public final class PodPlanner {
         expandAll(c.getArgs(), env),
         env,
         Objects.requireNonNullElse(c.getWorkingDir(), ""),
-        mounts(c, field, volumes, podDir),
+        mounts(c, field, volumes),
         ports(c, field),
         Boolean.TRUE.equals(security.getPrivileged()),
         runAsUser,
@@ -344,19 +329,21 @@ public final class PodPlanner {
         resources(c, field),
         Boolean.TRUE.equals(c.getStdin()),
         Boolean.TRUE.equals(c.getTty()),
-        Objects.requireNonNullElse(c.getTerminationMessagePath(), "/dev/termination-log"));
+        Objects.requireNonNullElse(c.getTerminationMessagePath(), "/dev/termination-log"),
+        ProbePlans.of(c.getStartupProbe(), c, field + ".startupProbe"),
+        ProbePlans.of(c.getLivenessProbe(), c, field + ".livenessProbe"),
+        ProbePlans.of(c.getReadinessProbe(), c, field + ".readinessProbe"));
   }
 
-  private List<MountPlan> mounts(
-      Container c, String field, Map<String, Volume> volumes, Path podDir) {
+  private List<MountPlan> mounts(Container c, String field, VolumePlanner.Planned volumes) {
     List<MountPlan> mounts = new ArrayList<>();
     List<VolumeMount> list = Objects.requireNonNullElse(c.getVolumeMounts(), List.of());
     for (int i = 0; i < list.size(); i++) {
       VolumeMount m = list.get(i);
       String f = field + ".volumeMounts[" + i + "]";
       onlyKnownFields(m, f, MOUNT_FIELDS);
-      Volume v = volumes.get(m.getName());
-      if (v == null) {
+      Path source = volumes.sources().get(m.getName());
+      if (source == null) {
         throw new PodRefusedException(f + ".name", "no volume '" + m.getName() + "' in the pod");
       }
       if (m.getMountPath() == null || !m.getMountPath().startsWith("/")) {
@@ -365,10 +352,6 @@ public final class PodPlanner {
       if (m.getMountPropagation() != null && !"None".equals(m.getMountPropagation())) {
         throw new PodRefusedException(f + ".mountPropagation", "only None is supported");
       }
-      Path source =
-          v.getHostPath() != null
-              ? Path.of(v.getHostPath().getPath())
-              : emptyDir(podDir, v.getName());
       String sub = Objects.requireNonNullElse(m.getSubPath(), "");
       if (!sub.isEmpty()) {
         Path resolved = source.resolve(sub).normalize();
@@ -377,7 +360,9 @@ public final class PodPlanner {
         }
         source = resolved;
       }
-      mounts.add(new MountPlan(m.getMountPath(), source, Boolean.TRUE.equals(m.getReadOnly())));
+      boolean readOnly =
+          Boolean.TRUE.equals(m.getReadOnly()) || volumes.readOnly().contains(m.getName());
+      mounts.add(new MountPlan(m.getMountPath(), source, readOnly));
     }
     return mounts;
   }
@@ -485,8 +470,7 @@ public final class PodPlanner {
     for (var it = tree.fields(); it.hasNext(); ) {
       var entry = it.next();
       if (!known.contains(entry.getKey()) && !entry.getValue().isNull()) {
-        throw new PodRefusedException(
-            field + "." + entry.getKey(), "not supported by 'spawnlet run'");
+        throw new PodRefusedException(field + "." + entry.getKey(), "not supported by spawnlet");
       }
     }
   }

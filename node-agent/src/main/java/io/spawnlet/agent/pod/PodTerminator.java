@@ -2,6 +2,7 @@ package io.spawnlet.agent.pod;
 
 import io.spawnlet.agent.pod.PodRuntime.ContainerView;
 import io.spawnlet.agent.pod.PodRuntime.SandboxView;
+import io.spawnlet.agent.volume.MemoryVolumes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +18,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Stops and removes every sandbox of a pod uid (the runtime is asked, so a sandbox created by a
  * call that was interrupted is found too): running containers get their grace period in parallel,
- * then the sandbox is stopped and removed, then the pod's emptyDir volumes are deleted.
+ * then the sandbox is stopped and removed, then the pod's volumes are unmounted and deleted.
  */
 final class PodTerminator {
   private static final Logger log = LoggerFactory.getLogger(PodTerminator.class);
@@ -45,7 +46,13 @@ final class PodTerminator {
       runtime.removeSandbox(sandbox.id());
       log.info("pod {} stopped and removed (sandbox {})", key, shortId(sandbox.id()));
     }
-    deleteTree(stateDir.resolve("pods").resolve(uid));
+    Path podDir = stateDir.resolve("pods").resolve(uid);
+    try {
+      MemoryVolumes.unmountBelow(podDir);
+    } catch (IOException e) {
+      log.warn("pod {}: cannot unmount its memory volumes: {} (umount them by hand)", key, e);
+    }
+    deleteTree(podDir);
   }
 
   static String shortId(String id) {

@@ -1,12 +1,22 @@
 package io.spawnlet.agent.pod;
 
 import io.spawnlet.agent.pod.PodRuntime.ContainerView;
+import io.spawnlet.agent.pod.PodRuntime.SandboxStatus;
 import io.spawnlet.agent.pod.PodRuntime.SandboxView;
+import io.spawnlet.agent.pod.PodSnapshot.ContainerSnapshot;
+import io.spawnlet.agent.pod.PodSnapshot.Phase;
+import io.spawnlet.agent.pod.PodSnapshot.Problem;
+import io.spawnlet.agent.probe.ProbePlan;
+import io.spawnlet.agent.probe.ProbeRunner;
+import io.spawnlet.agent.probe.ProbeTracker;
+import io.spawnlet.agent.volume.AtomicVolumeWriter;
+import io.spawnlet.agent.volume.MemoryVolumes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -19,15 +29,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps one pod running on its own virtual thread, the kubelet's way:
+ * Keeps one pod running on its own virtual thread, the kubelet's way. Static pods and pods from the
+ * apiserver share it; only their {@link PodPlanSource} and {@link PodObserver} differ.
  *
  * <pre>
- *   adopt a ready sandbox with the pod's uid ─or─ run a new one
+ *   plan the pod (configMaps, secrets, tokens read now; a missing one: CreateContainerConfigError, retried)
+ *     → adopt a ready sandbox with the pod's uid ─or─ write volumes, run a new sandbox
  *     → init containers in order, each until it exits 0 (restarted with back-off)
  *     → app containers created and started
- *     → every poll: exited containers restarted per restartPolicy with back-off
+ *     → every poll: probes; exited containers restarted per restartPolicy with back-off;
+ *       every refresh: plan again, volume files rewritten when their sources changed
+ *     → the observer gets a snapshot after every sync
  *   detach(): the thread ends, the pod keeps running (agent restart, SIGTERM)
- *   terminate(): containers stopped with the grace period, sandbox stopped and removed
+ *   terminate(grace): containers stopped with the grace period, sandbox stopped and removed
  * </pre>
  *
  * Runtime failures are logged and retried with the same back-off; the pod's state lives in the
@@ -35,36 +49,77 @@ import org.slf4j.LoggerFactory;
  */
 final class PodWorker {
   private static final Logger log = LoggerFactory.getLogger(PodWorker.class);
+  private static final Duration REFRESH = Duration.ofSeconds(10);
+
+  /** Works out the pod's plan; {@code podIps} are empty before its sandbox exists. */
+  interface PodPlanSource {
+    PodPlan plan(List<String> podIps);
+  }
 
   private enum Ending {
     DETACH,
     TERMINATE
   }
 
-  private final PodPlan plan;
+  private final String key;
+  private final String uid;
+  private final PodPlanSource source;
   private final PodRuntime runtime;
   private final PodTerminator terminator;
+  private final PodObserver observer;
+  private final ProbeRunner prober;
   private final Duration poll;
-  private final String key;
   private final Map<String, RestartBackoff> backoffs = new HashMap<>();
   private final Set<String> handledExits = new HashSet<>();
+  private final Map<String, Problem> waiting = new HashMap<>();
+  private final Map<String, ContainerProbes> probes = new HashMap<>();
   private volatile Ending ending;
+  private volatile Duration terminationGrace;
   private Thread thread;
+  private PodPlan plan;
+  private Instant planned = Instant.MIN;
   private String sandboxId;
+  private SandboxStatus sandboxStatus = new SandboxStatus(List.of(), Optional.empty());
   private boolean initDone;
   private boolean announced;
-  private boolean finished;
+  private Phase finished;
+  private Problem problem;
 
-  PodWorker(PodPlan plan, PodRuntime runtime, PodTerminator terminator, Duration poll) {
-    this.plan = plan;
+  PodWorker(
+      String key,
+      String uid,
+      PodPlanSource source,
+      PodRuntime runtime,
+      PodTerminator terminator,
+      PodObserver observer,
+      ProbeRunner prober,
+      Duration poll) {
+    this.key = key;
+    this.uid = uid;
+    this.source = source;
     this.runtime = runtime;
     this.terminator = terminator;
+    this.observer = observer;
+    this.prober = prober;
     this.poll = poll;
-    this.key = plan.sandbox().key();
+  }
+
+  /** A static pod's worker: its plan is fixed, nobody observes it. */
+  static PodWorker forStaticPod(
+      PodPlan plan, PodRuntime runtime, PodTerminator terminator, Duration poll) {
+    return new PodWorker(
+        plan.sandbox().key(),
+        plan.sandbox().uid(),
+        ips -> plan,
+        runtime,
+        terminator,
+        PodObserver.IGNORE,
+        new ProbeRunner(runtime),
+        poll);
   }
 
   String uid() {
-    return plan.sandbox().uid();
+    return uid;
   }
 
   void start() {
@@ -78,6 +133,12 @@ final class PodWorker {
 
   /** Ends the worker after stopping and removing the pod (grace period from the manifest). */
   void terminate() {
+    end(Ending.TERMINATE);
+  }
+
+  /** Ends the worker after stopping and removing the pod with {@code grace}. */
+  void terminate(Duration grace) {
+    terminationGrace = grace;
     end(Ending.TERMINATE);
   }
 
@@ -98,6 +159,7 @@ final class PodWorker {
       try {
         step();
         failures = new RestartBackoff();
+        observer.synced(snapshot());
         Thread.sleep(poll);
       } catch (InterruptedException e) {
         break;
@@ -119,8 +181,12 @@ final class PodWorker {
     }
     Thread.interrupted(); // teardown calls must not be cancelled by the interrupt that ended us
     if (ending == Ending.TERMINATE) {
+      Duration grace =
+          terminationGrace != null
+              ? terminationGrace
+              : plan != null ? plan.sandbox().terminationGrace() : Duration.ofSeconds(30);
       try {
-        terminator.terminate(key, uid(), plan.sandbox().terminationGrace());
+        terminator.terminate(key, uid, grace);
       } catch (RuntimeException e) {
         log.error("pod {}: could not stop and remove it: {}", key, e.getMessage());
       }
@@ -128,10 +194,22 @@ final class PodWorker {
   }
 
   private void step() throws InterruptedException {
+    if (finished == Phase.FAILED && plan == null) {
+      return; // refused: nothing to run
+    }
+    if (plan == null || Instant.now().isAfter(planned.plus(REFRESH))) {
+      if (!replan()) {
+        return;
+      }
+    }
     if (sandboxId == null) {
       sandboxId = adoptOrRunSandbox();
+      sandboxStatus = runtime.sandboxStatus(sandboxId);
+      replan(); // now with the pod's IPs
+    } else {
+      sandboxStatus = runtime.sandboxStatus(sandboxId);
     }
-    if (finished) {
+    if (finished != null) {
       return;
     }
     if (!initDone) {
@@ -143,9 +221,54 @@ final class PodWorker {
     syncContainers();
   }
 
+  /**
+   * Plans the pod again; false while it cannot be planned (refused for good, or inputs missing).
+   */
+  private boolean replan() {
+    try {
+      PodPlan next = source.plan(sandboxStatus.ips());
+      if (plan != null) {
+        writeFileVolumes(next);
+      }
+      plan = next;
+      planned = Instant.now();
+      waiting.values().removeIf(p -> p.reason().equals("CreateContainerConfigError"));
+      return true;
+    } catch (PodRefusedException e) {
+      if (plan == null) {
+        finished = Phase.FAILED;
+        problem = new Problem("SpawnletRefused", e.getMessage());
+        observer.event(true, "FailedCreate", "spawnlet cannot run this pod: " + e.getMessage());
+        log.error("pod {} refused: {}", key, e.getMessage());
+        return false;
+      }
+      return true; // an update spawnlet cannot honour: keep running what was planned
+    } catch (PodInputException e) {
+      if (plan == null || !announced) {
+        List<String> names = new ArrayList<>();
+        if (plan != null) {
+          plan.initContainers().forEach(c -> names.add(c.name()));
+          plan.containers().forEach(c -> names.add(c.name()));
+        }
+        waitingAll(names, new Problem("CreateContainerConfigError", e.getMessage()));
+        if (!e.getMessage().equals(problem == null ? null : problem.message())) {
+          observer.event(true, "Failed", "Error: " + e.getMessage());
+          log.warn("pod {}: {}", key, e.getMessage());
+        }
+        problem = new Problem("CreateContainerConfigError", e.getMessage());
+      }
+      return plan != null;
+    }
+  }
+
+  private void waitingAll(List<String> names, Problem why) {
+    names.forEach(n -> waiting.put(n, why));
+    waiting.put("", why);
+  }
+
   private String adoptOrRunSandbox() {
     List<SandboxView> existing =
-        runtime.sandboxes(Map.of(PodPlanner.POD_UID_LABEL, uid())).stream()
+        runtime.sandboxes(Map.of(PodPlanner.POD_UID_LABEL, uid)).stream()
             .sorted(Comparator.comparingLong(SandboxView::createdAtNanos).reversed())
             .toList();
     Optional<SandboxView> ready = existing.stream().filter(SandboxView::ready).findFirst();
@@ -156,6 +279,7 @@ final class PodWorker {
         runtime.removeSandbox(stale.id());
       }
     }
+    prepareVolumes();
     if (ready.isPresent()) {
       String id = ready.get().id();
       Set<String> appNames =
@@ -166,36 +290,73 @@ final class PodWorker {
       announced = true;
       return id;
     }
-    for (Path dir : plan.directories()) {
-      createDirectory(dir);
-    }
-    createDirectory(plan.sandbox().logDirectory());
     String id = runtime.runSandbox(plan.sandbox());
     log.info("pod {}: sandbox {} started", key, shortId(id));
+    observer.event(false, "SandboxReady", "Pod sandbox " + shortId(id) + " is ready");
     return id;
   }
 
-  /** Returns true once every init container has exited 0; false while waiting or failed. */
-  private boolean runInitContainers() throws InterruptedException {
+  private void prepareVolumes() {
+    try {
+      for (Path dir : plan.directories()) {
+        Files.createDirectories(dir);
+      }
+      Files.createDirectories(plan.sandbox().logDirectory());
+      for (MemoryVolume m : plan.memoryVolumes()) {
+        MemoryVolumes.mount(m.dir(), m.sizeBytes());
+      }
+    } catch (IOException e) {
+      throw new PodRuntimeException(
+          PodRuntimeException.Kind.FAILED, "cannot prepare the pod's volumes: " + e, e);
+    }
+    writeFileVolumes(plan);
+  }
+
+  private void writeFileVolumes(PodPlan p) {
+    for (FileVolume v : p.fileVolumes()) {
+      try {
+        if (AtomicVolumeWriter.write(v.dir(), v.files()) && plan != null && announced) {
+          log.info("pod {}: volume {} updated", key, v.name());
+        }
+      } catch (IOException e) {
+        throw new PodRuntimeException(
+            PodRuntimeException.Kind.FAILED,
+            "cannot write volume " + v.name() + " at " + v.dir() + ": " + e,
+            e);
+      }
+    }
+  }
+
+  /** One pass over the init containers; true once every one has exited 0. */
+  private boolean runInitContainers() {
     for (ContainerPlan init : plan.initContainers()) {
-      while (true) {
-        Optional<ContainerView> latest = latest(init.name());
-        if (latest.isEmpty()) {
-          createAndStart(init, 0);
-        } else if (latest.get().state() == ContainerView.State.EXITED) {
-          ContainerView c = latest.get();
+      Optional<ContainerView> latest = latest(init.name());
+      if (latest.isEmpty()) {
+        createAndStart(init, 0);
+        return false;
+      }
+      ContainerView c = latest.get();
+      switch (c.state()) {
+        case EXITED -> {
           if (c.exitCode() == 0) {
-            break;
+            continue;
           }
           if (plan.restartPolicy() == RestartPolicy.NEVER) {
-            fail("init container " + init.name() + " exited with code " + c.exitCode());
+            fail(
+                "Init:Error",
+                "init container " + init.name() + " exited with code " + c.exitCode());
             return false;
           }
           restartWithBackoff(init, c);
-        } else if (latest.get().state() == ContainerView.State.CREATED) {
-          runtime.startContainer(latest.get().id());
+          return false;
         }
-        Thread.sleep(poll);
+        case CREATED -> {
+          runtime.startContainer(c.id());
+          return false;
+        }
+        default -> {
+          return false;
+        }
       }
     }
     return true;
@@ -205,6 +366,7 @@ final class PodWorker {
     int terminal = 0;
     int started = 0;
     boolean anyFailed = false;
+    boolean awake = !sandboxStatus.activation().map(a -> !a.equals("running")).orElse(false);
     for (ContainerPlan container : plan.containers()) {
       Optional<ContainerView> latest = latest(container.name());
       if (latest.isEmpty()) {
@@ -215,7 +377,12 @@ final class PodWorker {
       started += c.state() == ContainerView.State.CREATED ? 0 : 1;
       switch (c.state()) {
         case CREATED -> runtime.startContainer(c.id());
-        case RUNNING -> {}
+        case RUNNING -> {
+          waiting.remove(container.name());
+          if (awake) {
+            probe(container, c);
+          }
+        }
         case EXITED -> {
           if (plan.restartPolicy().restarts(c.exitCode())) {
             restartWithBackoff(container, c);
@@ -227,25 +394,81 @@ final class PodWorker {
         case UNKNOWN -> log.warn("pod {}: container {} is in an unknown state", key, c.name());
       }
     }
-    // "ready" here means every container was started once (no probes yet).
     if (!announced && started == plan.containers().size()) {
       announced = true;
       String ports =
           plan.sandbox().ports().stream().map(PortPlan::describe).collect(Collectors.joining(", "));
       log.info(
-          "pod {} ready: IP {}{}",
+          "pod {} running: IP {}{}",
           key,
-          runtime.sandboxIp(sandboxId).orElse("-"),
+          sandboxStatus.ips().stream().findFirst().orElse("-"),
           ports.isEmpty() ? "" : " (ports " + ports + ")");
     }
     if (terminal == plan.containers().size()) {
-      finished = true;
+      finished = anyFailed ? Phase.FAILED : Phase.SUCCEEDED;
       log.info(
           "pod {} {}: every container exited and restartPolicy {} keeps them stopped",
           key,
           anyFailed ? "failed" : "succeeded",
           plan.restartPolicy());
     }
+  }
+
+  /** Runs the container's due probes; a failed liveness or startup probe kills it. */
+  private void probe(ContainerPlan container, ContainerView c) {
+    ContainerProbes p =
+        probes.computeIfAbsent(
+            c.id(),
+            id -> {
+              probes.keySet().removeIf(old -> !old.equals(id) && isOf(old, container.name()));
+              return new ContainerProbes(container, c);
+            });
+    Instant now = Instant.now();
+    String ip = sandboxStatus.ips().stream().findFirst().orElse("127.0.0.1");
+    if (p.startup != null && p.startup.result().orElse(false) == false) {
+      if (p.startup.due(now)) {
+        ProbeRunner.Result r = prober.run(p.startup.plan(), c.id(), ip);
+        Optional<Boolean> result = p.startup.record(r.success(), now);
+        if (!r.success()) {
+          observer.event(true, "Unhealthy", "Startup probe failed: " + r.detail());
+        }
+        if (result.isPresent() && !result.get()) {
+          kill(container, c, "failed startup probe");
+        }
+      }
+      return;
+    }
+    if (p.liveness != null && p.liveness.due(now)) {
+      ProbeRunner.Result r = prober.run(p.liveness.plan(), c.id(), ip);
+      Optional<Boolean> result = p.liveness.record(r.success(), now);
+      if (!r.success()) {
+        observer.event(true, "Unhealthy", "Liveness probe failed: " + r.detail());
+      }
+      if (result.isPresent() && !result.get()) {
+        kill(container, c, "failed liveness probe");
+        return;
+      }
+    }
+    if (p.readiness != null && p.readiness.due(now)) {
+      ProbeRunner.Result r = prober.run(p.readiness.plan(), c.id(), ip);
+      p.readiness.record(r.success(), now);
+      if (!r.success()) {
+        observer.event(true, "Unhealthy", "Readiness probe failed: " + r.detail());
+      }
+    }
+  }
+
+  private boolean isOf(String containerId, String name) {
+    ContainerProbes p = probes.get(containerId);
+    return p != null && p.name.equals(name);
+  }
+
+  private void kill(ContainerPlan container, ContainerView c, String why) {
+    String message = "Container " + container.name() + " " + why + ", will be restarted";
+    log.info("pod {}: {}", key, message);
+    observer.event(false, "Killing", message);
+    runtime.stopContainer(c.id(), plan.sandbox().terminationGrace());
+    probes.remove(c.id());
   }
 
   private void restartWithBackoff(ContainerPlan container, ContainerView exited) {
@@ -265,6 +488,15 @@ final class PodWorker {
               : "");
     }
     if (!backoff.tryRestart(Instant.now())) {
+      String message =
+          "back-off "
+              + backoff.currentDelay().toSeconds()
+              + "s restarting failed container="
+              + container.name();
+      if (!waiting.containsKey(container.name())) {
+        observer.event(true, "BackOff", "Back-off restarting failed container " + container.name());
+      }
+      waiting.put(container.name(), new Problem("CrashLoopBackOff", message));
       return;
     }
     // The kubelet keeps the last dead container for logs and status; older ones go.
@@ -279,9 +511,18 @@ final class PodWorker {
   }
 
   private void createAndStart(ContainerPlan container, int attempt) {
-    runtime.ensureImage(container.image(), container.pullPolicy());
+    try {
+      runtime.ensureImage(container.image(), container.pullPolicy(), plan.pullCredentials());
+    } catch (PodRuntimeException e) {
+      waiting.put(container.name(), new Problem("ErrImagePull", e.getMessage()));
+      observer.event(
+          true, "Failed", "Failed to pull image \"" + container.image() + "\": " + e.getMessage());
+      throw e;
+    }
     String id = runtime.createContainer(sandboxId, plan.sandbox(), container, attempt);
     runtime.startContainer(id);
+    waiting.remove(container.name());
+    observer.event(false, "Started", "Started container " + container.name());
     log.info(
         "pod {}: container {} started (attempt {}, id {})",
         key,
@@ -296,17 +537,106 @@ final class PodWorker {
         .max(Comparator.comparingInt(ContainerView::attempt));
   }
 
-  private void fail(String why) {
-    finished = true;
+  private void fail(String reason, String why) {
+    finished = Phase.FAILED;
+    problem = new Problem(reason, why);
     log.error("pod {} failed: {} and restartPolicy is Never", key, why);
   }
 
-  private static void createDirectory(Path dir) {
-    try {
-      Files.createDirectories(dir);
-    } catch (IOException e) {
-      throw new PodRuntimeException(
-          PodRuntimeException.Kind.FAILED, "cannot create " + dir + ": " + e, e);
+  /** The pod as of now, for the observer. */
+  private PodSnapshot snapshot() {
+    if (plan == null) {
+      return new PodSnapshot(
+          finished == null ? Phase.PENDING : finished,
+          Optional.ofNullable(problem),
+          false,
+          List.of(),
+          false,
+          Optional.empty(),
+          List.of(),
+          List.of());
+    }
+    List<ContainerView> all = sandboxId == null ? List.of() : runtime.containers(sandboxId);
+    List<ContainerSnapshot> inits =
+        plan.initContainers().stream().map(c -> containerSnapshot(c, all)).toList();
+    List<ContainerSnapshot> apps =
+        plan.containers().stream().map(c -> containerSnapshot(c, all)).toList();
+    Phase phase;
+    if (finished != null) {
+      phase = finished;
+    } else if (initDone && apps.stream().allMatch(c -> c.current().isPresent())) {
+      phase = Phase.RUNNING;
+    } else {
+      phase = Phase.PENDING;
+    }
+    Optional<Boolean> awake = sandboxStatus.activation().map(a -> a.equals("running"));
+    return new PodSnapshot(
+        phase,
+        Optional.ofNullable(finished == Phase.FAILED ? problem : null),
+        sandboxId != null,
+        sandboxStatus.ips(),
+        initDone,
+        awake,
+        inits,
+        apps);
+  }
+
+  private ContainerSnapshot containerSnapshot(ContainerPlan plan, List<ContainerView> all) {
+    List<ContainerView> mine =
+        all.stream()
+            .filter(c -> c.name().equals(plan.name()))
+            .sorted(Comparator.comparingInt(ContainerView::attempt).reversed())
+            .toList();
+    Optional<ContainerView> current = mine.stream().findFirst();
+    Optional<ContainerView> previous = mine.stream().skip(1).findFirst();
+    boolean running = current.map(c -> c.state() == ContainerView.State.RUNNING).orElse(false);
+    ContainerProbes p = current.map(c -> probes.get(c.id())).orElse(null);
+    boolean started =
+        running
+            && (plan.startupProbe().isEmpty()
+                || (p != null && p.startup != null && p.startup.result().orElse(false)));
+    boolean ready =
+        started
+            && (plan.readinessProbe().isEmpty()
+                || (p != null && p.readiness != null && p.readiness.result().orElse(false))
+                || sandboxStatus.activation().map(a -> !a.equals("running")).orElse(false));
+    Optional<Problem> why = Optional.ofNullable(waiting.get(plan.name()));
+    if (why.isEmpty() && current.isEmpty()) {
+      why =
+          Optional.of(
+              initDone || this.plan.initContainers().contains(plan)
+                  ? new Problem("ContainerCreating", "")
+                  : new Problem("PodInitializing", ""));
+    }
+    return new ContainerSnapshot(
+        plan.name(),
+        plan.image(),
+        current,
+        previous,
+        current.map(ContainerView::attempt).orElse(0),
+        started,
+        ready,
+        why);
+  }
+
+  /** The probe trackers of one container instance, made when it is first seen running. */
+  private static final class ContainerProbes {
+    final String name;
+    final ProbeTracker startup;
+    final ProbeTracker liveness;
+    final ProbeTracker readiness;
+
+    ContainerProbes(ContainerPlan plan, ContainerView c) {
+      this.name = plan.name();
+      Instant started =
+          c.startedAtNanos() > 0 ? Instant.ofEpochSecond(0, c.startedAtNanos()) : Instant.now();
+      this.startup = tracker(plan.startupProbe(), started);
+      this.liveness = tracker(plan.livenessProbe(), started);
+      this.readiness = tracker(plan.readinessProbe(), started);
+    }
+
+    private static ProbeTracker tracker(Optional<ProbePlan> p, Instant started) {
+      return p.map(x -> new ProbeTracker(x, started)).orElse(null);
     }
   }
 

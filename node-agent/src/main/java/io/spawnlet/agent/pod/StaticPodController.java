@@ -32,8 +32,9 @@ public final class StaticPodController implements AutoCloseable {
   private static final Duration DEFAULT_GRACE = Duration.ofSeconds(30);
 
   private final AgentSettings settings;
+  private final Path manifests;
   private final PodRuntime runtime;
-  private final ManifestFiles files;
+  private final ManifestFiles manifestFiles;
   private final PodPlanner planner;
   private final PodTerminator terminator;
   private final Map<String, PodWorker> workers = new ConcurrentHashMap<>();
@@ -44,25 +45,27 @@ public final class StaticPodController implements AutoCloseable {
 
   public StaticPodController(AgentSettings settings, PodRuntime runtime) {
     this.settings = settings;
+    this.manifests =
+        settings
+            .manifests()
+            .orElseThrow(() -> new IllegalArgumentException("static pods need a manifest dir"));
     this.runtime = runtime;
-    this.files = new ManifestFiles(settings.nodeName());
+    this.manifestFiles = new ManifestFiles(settings.nodeName());
     this.planner = new PodPlanner(settings);
     this.terminator = new PodTerminator(runtime, settings.stateDir());
   }
 
   /** Reads the directory once, removes orphans of an earlier run, then watches on a thread. */
   public void start() throws IOException {
-    if (!Files.isDirectory(settings.manifests())) {
+    if (!Files.isDirectory(manifests)) {
       throw new IOException(
-          "manifest directory "
-              + settings.manifests()
-              + " does not exist: create it or fix --manifests");
+          "manifest directory " + manifests + " does not exist: create it or fix --manifests");
     }
     Map<String, PodPlan> desired = scan();
     removeOrphans(desired);
     reconcile(desired);
     loop = Thread.ofVirtual().name("static pods").start(this::watch);
-    log.info("watching {} for pod manifests ({} pods)", settings.manifests(), desired.size());
+    log.info("watching {} for pod manifests ({} pods)", manifests, desired.size());
   }
 
   /** Stops watching; the pods keep running unless {@code stopPods}. Waits for the workers. */
@@ -98,25 +101,24 @@ public final class StaticPodController implements AutoCloseable {
       } catch (InterruptedException e) {
         return;
       } catch (RuntimeException | IOException e) {
-        log.warn("cannot read {}: {}", settings.manifests(), e.toString());
+        log.warn("cannot read {}: {}", manifests, e.toString());
       }
     }
   }
 
   /** The pods the directory asks for, by key; refused manifests are logged and left out. */
   Map<String, PodPlan> scan() throws IOException {
-    List<Path> manifests;
-    try (Stream<Path> list = Files.list(settings.manifests())) {
-      manifests =
-          list.filter(ManifestFiles::isManifest).filter(Files::isRegularFile).sorted().toList();
+    List<Path> files;
+    try (Stream<Path> list = Files.list(manifests)) {
+      files = list.filter(ManifestFiles::isManifest).filter(Files::isRegularFile).sorted().toList();
     }
     Map<String, PodPlan> desired = new LinkedHashMap<>();
     Map<String, Path> sources = new HashMap<>();
     Set<String> problems = new java.util.HashSet<>();
-    for (Path file : manifests) {
+    for (Path file : files) {
       List<StaticPod> pods;
       try {
-        pods = files.read(file);
+        pods = manifestFiles.read(file);
       } catch (PodRefusedException e) {
         report(file.toString(), "manifest refused: " + e.getMessage(), problems);
         continue;
@@ -188,7 +190,7 @@ public final class StaticPodController implements AutoCloseable {
       String key = entry.getKey();
       if (!workers.containsKey(key) && !replacing.containsKey(key)) {
         PodWorker worker =
-            new PodWorker(entry.getValue(), runtime, terminator, settings.pollInterval());
+            PodWorker.forStaticPod(entry.getValue(), runtime, terminator, settings.pollInterval());
         workers.put(key, worker);
         worker.start();
       }
@@ -198,7 +200,7 @@ public final class StaticPodController implements AutoCloseable {
   private void removeOrphans(Map<String, PodPlan> desired) {
     Set<String> uids =
         desired.values().stream().map(p -> p.sandbox().uid()).collect(Collectors.toSet());
-    String source = PodPlanner.sourceLabel(settings.manifests());
+    String source = PodPlanner.sourceLabel(manifests);
     Set<String> done = new java.util.HashSet<>();
     for (SandboxView s : runtime.sandboxes(Map.of(PodPlanner.SOURCE_LABEL, source))) {
       String uid = s.labels().getOrDefault(PodPlanner.POD_UID_LABEL, "");
@@ -209,7 +211,7 @@ public final class StaticPodController implements AutoCloseable {
           s.labels().getOrDefault(PodPlanner.POD_NAMESPACE_LABEL, "?")
               + "/"
               + s.labels().getOrDefault(PodPlanner.POD_NAME_LABEL, "?");
-      log.info("pod {} (uid {}) is no longer in {}: removing it", key, uid, settings.manifests());
+      log.info("pod {} (uid {}) is no longer in {}: removing it", key, uid, manifests);
       terminator.terminate(key, uid, grace(s));
     }
   }

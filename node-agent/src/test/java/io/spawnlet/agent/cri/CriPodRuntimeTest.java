@@ -9,6 +9,7 @@ import io.spawnlet.agent.pod.PodPlanner;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import runtime.v1.ContainerConfig;
@@ -40,7 +41,7 @@ class CriPodRuntimeTest {
         """);
     AgentSettings settings =
         new AgentSettings(
-            dir,
+            Optional.of(dir),
             dir.resolve("state"),
             dir.resolve("logs"),
             "n",

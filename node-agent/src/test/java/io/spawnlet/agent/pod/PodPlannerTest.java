@@ -18,7 +18,7 @@ class PodPlannerTest {
 
   private AgentSettings settings() {
     return new AgentSettings(
-        dir.resolve("manifests"),
+        Optional.of(dir.resolve("manifests")),
         dir.resolve("state"),
         dir.resolve("logs"),
         "node1",
@@ -162,15 +162,23 @@ class PodPlannerTest {
         """;
     assertThatThrownBy(() -> plan(base + "  volumes: [{name: cfg, configMap: {name: x}}]\n"))
         .isInstanceOf(PodRefusedException.class)
-        .hasMessageStartingWith("spec.volumes[0].configMap:");
-    assertThatThrownBy(() -> plan(base + "    livenessProbe: {tcpSocket: {port: 80}}\n"))
-        .hasMessageStartingWith("spec.containers[0].livenessProbe:");
+        .hasMessageStartingWith("spec.volumes[0]: needs an apiserver");
+    assertThatThrownBy(() -> plan(base + "  volumes: [{name: cfg, gitRepo: {repository: x}}]\n"))
+        .hasMessageStartingWith("spec.volumes[0].gitRepo:");
+    assertThatThrownBy(() -> plan(base + "    livenessProbe: {tcpSocket: {port: http}}\n"))
+        .hasMessageStartingWith("spec.containers[0].livenessProbe.tcpSocket.port:");
+    assertThatThrownBy(
+            () ->
+                plan(
+                    base
+                        + "    env: [{name: X, valueFrom: {configMapKeyRef: {name: c, key: k}}}]\n"))
+        .hasMessageStartingWith("spec.containers[0].env[0].valueFrom: needs an apiserver");
     assertThatThrownBy(
             () -> plan(base + "    env: [{name: X, valueFrom: {fieldRef: {fieldPath: x}}}]\n"))
-        .hasMessageStartingWith("spec.containers[0].env[0].valueFrom:");
+        .hasMessageStartingWith("spec.containers[0].env[0].valueFrom.fieldPath:");
     assertThatThrownBy(() -> plan(base + "  dnsConfig: {nameservers: [1.1.1.1]}\n"))
         .hasMessageStartingWith("spec.dnsConfig:");
-    assertThatThrownBy(() -> plan(base + "  volumes: [{name: m, emptyDir: {medium: Memory}}]\n"))
+    assertThatThrownBy(() -> plan(base + "  volumes: [{name: m, emptyDir: {medium: Disk}}]\n"))
         .hasMessageStartingWith("spec.volumes[0].emptyDir.medium:");
     assertThatThrownBy(() -> read(base.replace("kind: Pod", "kind: Deployment")))
         .hasMessageContaining("only v1/Pod");
