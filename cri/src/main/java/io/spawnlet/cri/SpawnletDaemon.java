@@ -134,6 +134,7 @@ public final class SpawnletDaemon implements AutoCloseable {
             containerQueries,
             sandboxQueries,
             cfg.metricsEndpoint());
+    activation.useDefaultIdleTimeout(cfg.idleTimeout());
 
     AtomicBoolean ready = new AtomicBoolean();
     CriServer server =

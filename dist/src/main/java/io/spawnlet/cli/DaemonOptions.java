@@ -86,7 +86,8 @@ final class DaemonOptions {
             logLevel,
             null,
             registryAuthFile,
-            metricsAddress != null ? metricsAddress : System.getenv(METRICS_ADDRESS_ENV));
+            metricsAddress != null ? metricsAddress : System.getenv(METRICS_ADDRESS_ENV),
+            null);
     return file.overlay(flags);
   }
 }

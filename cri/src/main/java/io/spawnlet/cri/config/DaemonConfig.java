@@ -5,11 +5,13 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.spawnlet.cri.activation.ActivationSpec;
 import io.spawnlet.cri.oci.SystemContainerSpec;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,7 +37,8 @@ public record DaemonConfig(
     @JsonProperty("logLevel") String logLevel,
     @JsonProperty("registries") Map<String, RegistryHostConfig> registries,
     @JsonProperty("registryAuthFile") Path registryAuthFile,
-    @JsonProperty("metricsAddress") String metricsAddress) {
+    @JsonProperty("metricsAddress") String metricsAddress,
+    @JsonProperty("defaultIdleTimeout") String defaultIdleTimeout) {
 
   public static final Path DEFAULT_CONFIG = Path.of("/etc/spawnlet/config.yaml");
 
@@ -65,7 +68,8 @@ public record DaemonConfig(
         "info",
         Map.of(),
         Path.of("/etc/spawnlet/auth.json"),
-        DEFAULT_METRICS_ADDRESS);
+        DEFAULT_METRICS_ADDRESS,
+        "5m");
   }
 
   /** Reads {@code file} over the defaults: keys absent from the file keep their default. */
@@ -108,7 +112,27 @@ public record DaemonConfig(
         o.logLevel != null ? o.logLevel : logLevel,
         o.registries != null ? mergedRegistries(o.registries) : registries,
         o.registryAuthFile != null ? o.registryAuthFile : registryAuthFile,
-        o.metricsAddress != null ? o.metricsAddress : metricsAddress);
+        o.metricsAddress != null ? o.metricsAddress : metricsAddress,
+        o.defaultIdleTimeout != null ? o.defaultIdleTimeout : defaultIdleTimeout);
+  }
+
+  /**
+   * How long a socket-activated pod without a {@code spawnlet.io/idle-timeout} annotation may idle
+   * before it is stopped: {@code defaultIdleTimeout} as a Go-style duration (0 = never).
+   *
+   * @throws IllegalArgumentException naming the key when the value is no duration
+   */
+  public Duration idleTimeout() {
+    try {
+      return ActivationSpec.parseDuration("defaultIdleTimeout", defaultIdleTimeout);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(
+          "defaultIdleTimeout \""
+              + defaultIdleTimeout
+              + "\" is not a duration such as 30s, 5m or 1h30m (0 = never idle out); fix the"
+              + " config file",
+          e);
+    }
   }
 
   /**

@@ -27,8 +27,22 @@ class DaemonConfigTest {
 
     DaemonConfig flag =
         new DaemonConfig(
-            null, null, null, null, null, null, null, null, null, null, null, null, null, "off");
+            null, null, null, null, null, null, null, null, null, null, null, null, null, "off",
+            null);
     assertThat(fromFile.overlay(flag).metricsEndpoint()).isEmpty();
+  }
+
+  @Test
+  void theDefaultIdleTimeoutIsAConfigKey() throws Exception {
+    assertThat(DaemonConfig.defaults().idleTimeout()).isEqualTo(java.time.Duration.ofMinutes(5));
+    Path file = dir.resolve("idle.yaml");
+    Files.writeString(file, "defaultIdleTimeout: 90s\n");
+    assertThat(DaemonConfig.load(file).idleTimeout()).isEqualTo(java.time.Duration.ofSeconds(90));
+    Files.writeString(file, "defaultIdleTimeout: soon\n");
+    DaemonConfig bad = DaemonConfig.load(file);
+    assertThatThrownBy(bad::idleTimeout)
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("defaultIdleTimeout");
   }
 
   @Test
@@ -39,7 +53,7 @@ class DaemonConfigTest {
               .overlay(
                   new DaemonConfig(
                       null, null, null, null, null, null, null, null, null, null, null, null, null,
-                      bad));
+                      bad, null));
       assertThatThrownBy(config::metricsEndpoint)
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("metricsAddress")
