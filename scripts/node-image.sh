@@ -54,7 +54,7 @@ node_image_push() {
   local tls=()
   ((insecure)) && tls=(--dest-tls-verify=false)
   log "pushing to $push_ref"
-  skopeo copy --quiet "${tls[@]}" "docker-archive:$NODE_IMAGE_TAR" "docker://$push_ref"
+  skopeo copy --quiet "${tls[@]}" "oci-archive:$NODE_IMAGE_TAR" "docker://$push_ref"
 }
 
 stage "node image base" node_image_base

@@ -46,6 +46,14 @@ final class ClusterOptions {
       description = "The node's pod capacity (default: ${DEFAULT-VALUE}).")
   int maxPods;
 
+  @Option(
+      names = "--kubelet-port",
+      defaultValue = "10250",
+      description =
+          "The port the Node advertises for its kubelet API (default: ${DEFAULT-VALUE}; another"
+              + " one beside a host kubelet, which holds 10250).")
+  int kubeletPort;
+
   @Option(names = "--manifests", description = "Also run the static pods of this directory.")
   Path manifests;
 
@@ -55,7 +63,7 @@ final class ClusterOptions {
         nodeLabels,
         taints(cmd),
         nodeIp == null ? NodeAgent.hostIps() : List.of(nodeIp),
-        10250,
+        kubeletPort,
         maxPods,
         Duration.ofSeconds(10),
         Duration.ofMinutes(1),

@@ -167,7 +167,7 @@ class HelmChartIT {
   }
 
   /** helm: spawnlet.helm or SPAWNLET_HELM (scripts/helm-tool.sh prints where it built it). */
-  private static Path helmBinary() {
+  static Path helmBinary() {
     String value = System.getProperty("spawnlet.helm");
     if (value == null || value.isBlank()) {
       value = System.getenv("SPAWNLET_HELM");
