@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
@@ -50,14 +49,20 @@ class HelmNodeIT {
             Files.createDirectories(work.resolve("empty-storage")), work.resolve("registry"), null);
     String tag = "it-" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffL);
     image = registry.host() + "/spawnlet/spawnlet:" + tag;
-    run(
-            Duration.ofMinutes(10),
-            "bash",
-            ControlPlane.repositoryRoot().resolve("scripts/node-image.sh").toString(),
-            "--push",
-            image,
-            "--insecure")
-        .requireSuccess();
+    // -Dspawnlet.nodeImageTar=FILE: an image scripts/node-image.sh built before (no rebuild).
+    String prebuilt = System.getProperty("spawnlet.nodeImageTar", "");
+    if (!prebuilt.isBlank()) {
+      registry.push("oci-archive:" + prebuilt, image.substring(registry.host().length() + 1));
+    } else {
+      run(
+              Duration.ofMinutes(10),
+              "bash",
+              ControlPlane.repositoryRoot().resolve("scripts/node-image.sh").toString(),
+              "--push",
+              image,
+              "--insecure")
+          .requireSuccess();
+    }
     String name = "host-" + tag;
     node = KubeletNode.start(work.resolve("node"), name, controlPlane, registry);
     node.awaitReady(SLOW);
@@ -108,7 +113,7 @@ class HelmNodeIT {
               idleTimeout: 5m
               cni: {bridge: %s, subnet: %s}
               registries: {"%s": {insecure: true}}
-            hostPaths: {state: %s/state, run: %s/run, logs: %s/logs, cniBin: %s/cni-bin, cniConf: %s/cni-conf}
+            hostPaths: {state: %s/state, run: %s/run, logs: %s/logs, cniBin: %s/cni-bin, cniConf: %s/cni-conf, modules: "%s"}
             cleanup: {onUninstall: true, timeoutSeconds: 60}
             """
                 .formatted(
@@ -125,7 +130,8 @@ class HelmNodeIT {
                     hostRoot,
                     hostRoot,
                     hostRoot,
-                    hostRoot));
+                    hostRoot,
+                    Files.isDirectory(Path.of("/lib/modules")) ? "/lib/modules" : ""));
     helm(
             "install",
             "spawnlet",
@@ -308,19 +314,7 @@ class HelmNodeIT {
   }
 
   private static ProcessResult helm(String... args) {
-    List<String> command = new ArrayList<>();
-    command.add(HelmChartIT.helmBinary().toString());
-    command.addAll(List.of(args));
-    Path scratch = work.resolve("helm-home");
-    return ProcessResult.run(
-        command,
-        Map.of(
-            "KUBECONFIG", controlPlane.adminKubeconfig().toString(),
-            "HELM_CACHE_HOME", scratch.resolve("cache").toString(),
-            "HELM_CONFIG_HOME", scratch.resolve("config").toString(),
-            "HELM_DATA_HOME", scratch.resolve("data").toString()),
-        scratch,
-        Duration.ofMinutes(6));
+    return HelmChartIT.helmAs(controlPlane, work.resolve("helm-home"), Duration.ofMinutes(6), args);
   }
 
   private static ProcessResult run(Duration timeout, String... command) {

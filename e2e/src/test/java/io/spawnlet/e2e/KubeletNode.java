@@ -1,5 +1,7 @@
 package io.spawnlet.e2e;
 
+import static org.awaitility.Awaitility.await;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -80,6 +82,11 @@ public final class KubeletNode implements AutoCloseable {
 
   /** Waits until the Node reports Ready. */
   public KubeletNode awaitReady(Duration timeout) {
+    // kubectl wait fails at once on a Node that is not registered yet.
+    await("node " + name + " registered")
+        .atMost(timeout)
+        .pollInterval(Duration.ofMillis(500))
+        .until(() -> controlPlane.kubectl("get", "node", name).succeeded());
     controlPlane
         .kubectl(
             "wait",
