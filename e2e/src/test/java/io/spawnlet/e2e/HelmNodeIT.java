@@ -221,9 +221,13 @@ class HelmNodeIT {
 
   /** Waits for a Running, Ready agent pod other than {@code previous}; returns its uid. */
   private static String awaitAgentPod(String previous) {
-    ProcessResult rolled =
-        controlPlane.kubectl(
-            "rollout", "status", "daemonset/spawnlet", "-n", NAMESPACE, "--timeout=300s");
+    // kubectl runs at most 2 minutes (ControlPlane): wait in rounds.
+    ProcessResult rolled = null;
+    for (int round = 0; round < 3 && (rolled == null || !rolled.succeeded()); round++) {
+      rolled =
+          controlPlane.kubectl(
+              "rollout", "status", "daemonset/spawnlet", "-n", NAMESPACE, "--timeout=100s");
+    }
     assertThat(rolled.succeeded()).as("DaemonSet rolled out: %s\n%s", rolled, agentLogs()).isTrue();
     String uid =
         controlPlane
@@ -284,13 +288,23 @@ class HelmNodeIT {
   }
 
   private static String agentLogs() {
-    ProcessResult pods = controlPlane.kubectl("get", "pods", "-A", "-o", "wide");
-    return pods.stdout()
+    Crictl containerd = new Crictl(crictlBinary(), node.containerdSocket(), work.resolve("crictl"));
+    String latest =
+        containerd
+            .tryRun("ps", "-a", "-q", "--name", "spawnlet")
+            .stdout()
+            .lines()
+            .findFirst()
+            .orElse("");
+    return controlPlane.kubectl("get", "pods", "-A", "-o", "wide").stdout()
+        + controlPlane.kubectl("describe", "pods", "-n", NAMESPACE).stdout()
         + "\nkubelet:\n"
         + node.logTail("kubelet")
         + "\nagent containers:\n"
-        + new Crictl(crictlBinary(), node.containerdSocket(), work.resolve("crictl"))
-            .tryRun("ps", "-a");
+        + containerd.tryRun("ps", "-a")
+        + (latest.isBlank()
+            ? ""
+            : "\nagent log:\n" + containerd.tryRun("logs", "--tail", "60", latest));
   }
 
   private static Crictl spawnletCrictl() {
