@@ -1,6 +1,7 @@
 package io.spawnlet.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -146,6 +147,10 @@ class HelmNodeIT {
     // The DaemonSet pod runs spawnlet node from the pushed image; its node turns Ready.
     String agentPod = awaitAgentPod("");
     String spawnletNode = node.name() + "-spawnlet";
+    await("node " + spawnletNode + " registered")
+        .atMost(SLOW)
+        .pollInterval(Duration.ofSeconds(1))
+        .until(() -> controlPlane.kubectl("get", "node", spawnletNode).succeeded());
     ProcessResult ready =
         controlPlane.kubectl(
             "wait", "--for=condition=Ready", "node/" + spawnletNode, "--timeout=240s");
