@@ -153,7 +153,7 @@ class HelmNodeIT {
         .until(() -> controlPlane.kubectl("get", "node", spawnletNode).succeeded());
     ProcessResult ready =
         controlPlane.kubectl(
-            "wait", "--for=condition=Ready", "node/" + spawnletNode, "--timeout=240s");
+            "wait", "--for=condition=Ready", "node/" + spawnletNode, "--timeout=110s");
     assertThat(ready.succeeded()).as("%s Ready: %s\n%s", spawnletNode, ready, agentLogs()).isTrue();
 
     // A system pod lands there (the RuntimeClass's scheduling), boots and serves.
@@ -173,7 +173,7 @@ class HelmNodeIT {
     controlPlane.kubectl("apply", "-f", pod.toString()).requireSuccess();
     ProcessResult running =
         controlPlane.kubectl(
-            "wait", "--for=jsonpath={.status.phase}=Running", "pod/deb", "--timeout=240s");
+            "wait", "--for=jsonpath={.status.phase}=Running", "pod/deb", "--timeout=110s");
     assertThat(running.succeeded()).as("system pod Running: %s\n%s", running, agentLogs()).isTrue();
     assertThat(
             controlPlane
@@ -204,7 +204,7 @@ class HelmNodeIT {
         .requireSuccess();
     awaitAgentPod(agentPod);
     controlPlane
-        .kubectl("wait", "--for=condition=Ready", "node/" + spawnletNode, "--timeout=240s")
+        .kubectl("wait", "--for=condition=Ready", "node/" + spawnletNode, "--timeout=110s")
         .requireSuccess();
     assertThat(crictl.runTrimmed("ps", "-q", "--name", "os")).isEqualTo(containerId);
     assertThat(
