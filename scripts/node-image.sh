@@ -8,7 +8,8 @@
 #    Java runtime), cached in $SPAWNLET_CACHE/node-image keyed by the recipe and the JDK;
 # 2. Jib (dist, profile `image`) puts spawnlet on top: dist/target/spawnlet-image.tar;
 # 3. with --push, skopeo copies it to the registry (--insecure: plain HTTP, e.g. a loopback one).
-# Needs the other modules built first (mvn -DskipTests install), as scripts/test.sh does.
+# Builds dist with the modules it needs from this checkout (-am): never from whatever another
+# checkout last installed into the shared local Maven repository.
 set -euo pipefail
 
 SPAWNLET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,7 +44,7 @@ node_image_base() {
 
 node_image_jib() {
   log "jib: spawnlet onto the base -> dist/target/spawnlet-image.tar"
-  (cd "$SPAWNLET_ROOT" && mvn -B -q -o -Pimage -pl dist package -DskipTests \
+  (cd "$SPAWNLET_ROOT" && mvn -B -q -o -Pimage -pl dist -am package -DskipTests \
     -Dspawnlet.image.base="$NODE_IMAGE_BASE" -Djib.console=plain)
   NODE_IMAGE_TAR="$SPAWNLET_ROOT/dist/target/spawnlet-image.tar"
   [[ -f $NODE_IMAGE_TAR ]] || die "jib wrote no $NODE_IMAGE_TAR: see the Maven output above"
@@ -54,7 +55,7 @@ node_image_push() {
   local tls=()
   ((insecure)) && tls=(--dest-tls-verify=false)
   log "pushing to $push_ref"
-  skopeo copy --quiet "${tls[@]}" "docker-archive:$NODE_IMAGE_TAR" "docker://$push_ref"
+  skopeo copy --quiet "${tls[@]}" "oci-archive:$NODE_IMAGE_TAR" "docker://$push_ref"
 }
 
 stage "node image base" node_image_base

@@ -36,7 +36,7 @@ trap 'rm -rf "$work"' EXIT
 echo "build-base.sh: jlink from $java_home" >&2
 "$java_home/bin/jlink" --output "$work/java" --strip-debug --no-header-files --no-man-pages \
   --compress=zip-6 \
-  --add-modules java.se,jdk.unsupported,jdk.crypto.ec,jdk.crypto.cryptoki,jdk.zipfs,jdk.naming.dns,jdk.management,jdk.jcmd,jdk.jfr
+  --add-modules java.se,jdk.unsupported,jdk.crypto.ec,jdk.crypto.cryptoki,jdk.zipfs,jdk.naming.dns,jdk.management,jdk.jcmd,jdk.jfr,jdk.httpserver
 
 layout=$work/layout
 umoci init --layout "$layout"

@@ -34,6 +34,16 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{/* The label every node this release registers carries: the uninstall hook finds them by it. */}}
+{{/* Env of the containers that call the apiserver: apiServer.host/port over in-cluster config. */}}
+{{- define "spawnlet.apiServerEnv" -}}
+{{- if .Values.apiServer.host }}
+- name: KUBERNETES_SERVICE_HOST
+  value: {{ .Values.apiServer.host | quote }}
+- name: KUBERNETES_SERVICE_PORT
+  value: {{ .Values.apiServer.port | default "443" | quote }}
+{{- end }}
+{{- end -}}
+
 {{- define "spawnlet.nodeReleaseLabel" -}}
 spawnlet.io/release={{ .Release.Namespace }}.{{ .Release.Name }}
 {{- end -}}

@@ -148,6 +148,7 @@ public final class SpawnletDaemon implements AutoCloseable {
             containerQueries,
             sandboxQueries,
             cfg.metricsEndpoint());
+    activation.useDefaultIdleTimeout(cfg.idleTimeout());
 
     StreamingServer streams =
         StreamingServer.start(

@@ -102,7 +102,8 @@ final class DaemonOptions {
             registryAuthFile,
             metricsAddress != null ? metricsAddress : System.getenv(METRICS_ADDRESS_ENV),
             streamAddress,
-            storageDriver);
+            storageDriver,
+            null);
     return file.overlay(flags);
   }
 }

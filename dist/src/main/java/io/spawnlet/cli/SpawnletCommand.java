@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
       CriCommand.class,
       AgentCommand.class,
       NodeCommand.class,
+      NodesCommand.class,
       ImageCommand.class,
       PodsCommand.class,
       RunCommand.class,

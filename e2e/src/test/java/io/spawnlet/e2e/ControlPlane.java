@@ -183,7 +183,7 @@ public final class ControlPlane implements AutoCloseable {
   }
 
   /** The checkout this module belongs to: Failsafe runs in e2e/, its parent holds scripts/. */
-  private static Path repositoryRoot() {
+  static Path repositoryRoot() {
     Path e2e = Path.of("").toAbsolutePath();
     Path root = e2e.getParent();
     if (root == null || !Files.isRegularFile(root.resolve("scripts/control-plane.sh"))) {

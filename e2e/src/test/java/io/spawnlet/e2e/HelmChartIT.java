@@ -152,10 +152,17 @@ class HelmChartIT {
   }
 
   private static ProcessResult helm(String... args) {
+    return helmAs(controlPlane, work.resolve("helm-home"), HELM_TIMEOUT, args);
+  }
+
+  /**
+   * Runs helm against {@code controlPlane} as its admin, with helm's own dirs under {@code home}.
+   */
+  static ProcessResult helmAs(
+      ControlPlane controlPlane, Path scratch, Duration timeout, String... args) {
     List<String> command = new ArrayList<>();
     command.add(helmBinary().toString());
     command.addAll(List.of(args));
-    Path scratch = work.resolve("helm-home");
     return ProcessResult.run(
         command,
         Map.of(
@@ -164,11 +171,11 @@ class HelmChartIT {
             "HELM_CONFIG_HOME", scratch.resolve("config").toString(),
             "HELM_DATA_HOME", scratch.resolve("data").toString()),
         scratch,
-        HELM_TIMEOUT);
+        timeout);
   }
 
   /** helm: spawnlet.helm or SPAWNLET_HELM (scripts/helm-tool.sh prints where it built it). */
-  private static Path helmBinary() {
+  static Path helmBinary() {
     String value = System.getProperty("spawnlet.helm");
     if (value == null || value.isBlank()) {
       value = System.getenv("SPAWNLET_HELM");

@@ -104,6 +104,21 @@ public final class LoopbackRegistry implements AutoCloseable {
     return port;
   }
 
+  /**
+   * Copies an image into this registry with skopeo (plain HTTP): {@code source} is a skopeo
+   * reference such as {@code oci:/path/layout:latest} or {@code oci-archive:/path/image.tar};
+   * returns the pullable reference {@code 127.0.0.1:PORT/repositoryAndTag}.
+   */
+  public String push(String source, String repositoryAndTag) {
+    String target = host() + "/" + repositoryAndTag;
+    try {
+      run("skopeo", "copy", "--quiet", "--dest-tls-verify=false", source, "docker://" + target);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot push " + source + " to " + target, e);
+    }
+    return target;
+  }
+
   /** GET requests so far whose path contains {@code pathPart} (from the access log). */
   public long countGets(String pathPart) {
     try {

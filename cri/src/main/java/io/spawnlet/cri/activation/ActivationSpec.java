@@ -64,6 +64,11 @@ public record ActivationSpec(
 
   /** The pod's activation, empty when it does not opt in; INVALID_ARGUMENT names the annotation. */
   public static Optional<ActivationSpec> of(PodSandboxConfig config) {
+    return of(config, DEFAULT_IDLE_TIMEOUT);
+  }
+
+  /** As {@link #of(PodSandboxConfig)}, with the node's default idle timeout (config.yaml). */
+  public static Optional<ActivationSpec> of(PodSandboxConfig config, Duration defaultIdleTimeout) {
     Map<String, String> a = config.getAnnotationsMap();
     String mode = a.get(ACTIVATION);
     if (mode == null) {
@@ -86,7 +91,7 @@ public record ActivationSpec(
     Duration idle =
         a.containsKey(IDLE_TIMEOUT)
             ? parseDuration("config.annotations[" + IDLE_TIMEOUT + "]", a.get(IDLE_TIMEOUT))
-            : DEFAULT_IDLE_TIMEOUT;
+            : defaultIdleTimeout;
     List<ActivationPort> ports =
         a.containsKey(PORTS)
             ? parsePorts("config.annotations[" + PORTS + "]", a.get(PORTS))
@@ -137,7 +142,7 @@ public record ActivationSpec(
   }
 
   /** Go's time.ParseDuration for non-negative values: "300ms", "1.5h", "2h45m", "0". */
-  static Duration parseDuration(String field, String text) {
+  public static Duration parseDuration(String field, String text) {
     String t = text.strip();
     if (t.equals("0")) {
       return Duration.ZERO;

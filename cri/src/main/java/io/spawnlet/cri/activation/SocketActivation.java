@@ -82,6 +82,8 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
   private volatile boolean closed;
   private Thread poller;
   private Thread idleChecker;
+  // The node's default (config.yaml defaultIdleTimeout); a pod's annotation overrides it.
+  private volatile Duration defaultIdleTimeout = ActivationSpec.DEFAULT_IDLE_TIMEOUT;
 
   /**
    * @param recordExit records a container's exit for the CRI (a failed wake)
@@ -103,6 +105,11 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
     this.recordExit = recordExit;
   }
 
+  /** The idle timeout of pods that do not set {@code spawnlet.io/idle-timeout}. */
+  public void useDefaultIdleTimeout(Duration timeout) {
+    defaultIdleTimeout = timeout;
+  }
+
   /** Starts the socket poller and the idle checker. */
   public void start() {
     poller = Thread.ofPlatform().daemon().name("activation-poller").start(this::pollLoop);
@@ -111,13 +118,13 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
 
   @Override
   public void validate(PodSandboxConfig config) {
-    ActivationSpec.of(config);
+    ActivationSpec.of(config, defaultIdleTimeout);
   }
 
   @Override
   public void open(
       String sandboxId, PodSandboxConfig config, Path netns, String cgroupParent, Rollback undo) {
-    Optional<ActivationSpec> spec = ActivationSpec.of(config);
+    Optional<ActivationSpec> spec = ActivationSpec.of(config, defaultIdleTimeout);
     if (spec.isEmpty()) {
       return;
     }
@@ -295,7 +302,7 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
       Optional<ActivationSpec> spec;
       try {
         rec = ActivationRecord.read(file);
-        spec = ActivationSpec.of(PodSandboxQueries.config(s));
+        spec = ActivationSpec.of(PodSandboxQueries.config(s), defaultIdleTimeout);
       } catch (RuntimeException e) {
         log.error("pod {}: cannot recover its activation: {}", s.id(), e.getMessage());
         continue;

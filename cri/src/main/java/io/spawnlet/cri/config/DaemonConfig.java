@@ -5,11 +5,13 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.spawnlet.cri.activation.ActivationSpec;
 import io.spawnlet.cri.oci.SystemContainerSpec;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,7 +39,8 @@ public record DaemonConfig(
     @JsonProperty("registryAuthFile") Path registryAuthFile,
     @JsonProperty("metricsAddress") String metricsAddress,
     @JsonProperty("streamAddress") String streamAddress,
-    @JsonProperty("storageDriver") String storageDriver) {
+    @JsonProperty("storageDriver") String storageDriver,
+    @JsonProperty("defaultIdleTimeout") String defaultIdleTimeout) {
 
   public static final Path DEFAULT_CONFIG = Path.of("/etc/spawnlet/config.yaml");
 
@@ -70,7 +73,8 @@ public record DaemonConfig(
         DEFAULT_METRICS_ADDRESS,
         // Like containerd's stream_server_address/port: loopback, any free port.
         "127.0.0.1:0",
-        "overlay");
+        "overlay",
+        "5m");
   }
 
   /** Reads {@code file} over the defaults: keys absent from the file keep their default. */
@@ -115,7 +119,27 @@ public record DaemonConfig(
         o.registryAuthFile != null ? o.registryAuthFile : registryAuthFile,
         o.metricsAddress != null ? o.metricsAddress : metricsAddress,
         o.streamAddress != null ? o.streamAddress : streamAddress,
-        o.storageDriver != null ? o.storageDriver : storageDriver);
+        o.storageDriver != null ? o.storageDriver : storageDriver,
+        o.defaultIdleTimeout != null ? o.defaultIdleTimeout : defaultIdleTimeout);
+  }
+
+  /**
+   * How long a socket-activated pod without a {@code spawnlet.io/idle-timeout} annotation may idle
+   * before it is stopped: {@code defaultIdleTimeout} as a Go-style duration (0 = never).
+   *
+   * @throws IllegalArgumentException naming the key when the value is no duration
+   */
+  public Duration idleTimeout() {
+    try {
+      return ActivationSpec.parseDuration("defaultIdleTimeout", defaultIdleTimeout);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(
+          "defaultIdleTimeout \""
+              + defaultIdleTimeout
+              + "\" is not a duration such as 30s, 5m or 1h30m (0 = never idle out); fix the"
+              + " config file",
+          e);
+    }
   }
 
   /**

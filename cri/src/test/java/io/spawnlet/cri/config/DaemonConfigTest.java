@@ -30,6 +30,19 @@ class DaemonConfigTest {
   }
 
   @Test
+  void theDefaultIdleTimeoutIsAConfigKey() throws Exception {
+    assertThat(DaemonConfig.defaults().idleTimeout()).isEqualTo(java.time.Duration.ofMinutes(5));
+    Path file = dir.resolve("idle.yaml");
+    Files.writeString(file, "defaultIdleTimeout: 90s\n");
+    assertThat(DaemonConfig.load(file).idleTimeout()).isEqualTo(java.time.Duration.ofSeconds(90));
+    Files.writeString(file, "defaultIdleTimeout: soon\n");
+    DaemonConfig bad = DaemonConfig.load(file);
+    assertThatThrownBy(bad::idleTimeout)
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("defaultIdleTimeout");
+  }
+
+  @Test
   void anInvalidMetricsAddressNamesTheKey() throws Exception {
     for (String bad : new String[] {"9464", "localhost:", "host:99999", ":80", "on"}) {
       Path file = Files.writeString(dir.resolve("bad.yaml"), "metricsAddress: \"" + bad + "\"\n");
