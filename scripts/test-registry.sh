@@ -121,12 +121,15 @@ build_config_variant() {
 }
 
 # build_layer_variant LAYOUT ROOTFS_DIR [umoci config options...]: the busybox image plus one layer
-# holding ROOTFS_DIR's tree (modes kept: setuid too), its config changed by the options.
+# (per top-level directory) holding ROOTFS_DIR's tree (modes kept: setuid too), its config changed by the options.
 build_layer_variant() {
   local layout=$1 files=$2
   shift 2
   rm -rf "$layout" && cp -a "$SPAWNLET_TEST_IMAGES/busybox" "$layout"
-  umoci insert --image "$layout:latest" "$files" /
+  local top # one insert per top-level directory: inserting at / gives the layer a "/" entry
+  for top in "$files"/*; do
+    umoci insert --image "$layout:latest" "$top" "/${top##*/}"
+  done
   umoci config --image "$layout:latest" "$@"
   umoci gc --layout "$layout"
 }
