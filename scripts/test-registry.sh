@@ -121,18 +121,21 @@ build_config_variant() {
 }
 
 # build_layer_variant LAYOUT ROOTFS_DIR [umoci config options...]: the busybox image plus one layer
-# (per top-level directory) holding ROOTFS_DIR's tree (modes kept: setuid too), its config changed by the options.
-build_layer_variant() {
-  local layout=$1 files=$2
+# holding ROOTFS_DIR's tree (modes kept: setuid too), its config changed by the options. Unpack and
+# repack, not `umoci insert`: this umoci's insert layers end without the tar end-of-archive blocks.
+build_layer_variant() (
+  local layout=$1 files=$2 work
   shift 2
+  work=$(mktemp -d "$layout.XXXXXX")
+  # shellcheck disable=SC2064 # expand now: $work is local
+  trap "rm -rf '$work'" EXIT
   rm -rf "$layout" && cp -a "$SPAWNLET_TEST_IMAGES/busybox" "$layout"
-  local top # one insert per top-level directory: inserting at / gives the layer a "/" entry
-  for top in "$files"/*; do
-    umoci insert --image "$layout:latest" "$top" "/${top##*/}"
-  done
+  umoci unpack --image "$layout:latest" "$work/bundle" >/dev/null
+  cp -a "$files"/. "$work/bundle/rootfs/"
+  umoci repack --image "$layout:latest" "$work/bundle"
   umoci config --image "$layout:latest" "$@"
   umoci gc --layout "$layout"
-}
+)
 
 # The trees of the stand-ins for critest's server images (scripts/critest-images): nginx and
 # hostnet-nginx (critest fetches their main page, finds the nginx process), httpd (main page and a
