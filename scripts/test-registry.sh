@@ -191,12 +191,17 @@ push_critest_images() {
     push "$work/${image##*:}" "$name"
     push "$work/${image##*:}" "${name%%:*}:latest"
   done
-  for name in e2e-test-images/busybox:1.29-2 k8s-staging-cri-tools/test-image-latest:latest \
-    k8s-staging-cri-tools/test-image-tag:test k8s-staging-cri-tools/test-image-tag:all \
-    k8s-staging-cri-tools/test-image-digest:latest k8s-staging-cri-tools/test-image-tags:1 \
-    k8s-staging-cri-tools/test-image-tags:2 k8s-staging-cri-tools/test-image-tags:3; do
-    push "$busybox" "$name"
-    push "$busybox" "${name%%:*}:latest"
+  push "$busybox" e2e-test-images/busybox:1.29-2
+  push "$busybox" e2e-test-images/busybox:latest
+  # Distinct images, as upstream: critest checks that each one, pulled next to busybox, carries
+  # only its own tags (a label makes the configs, hence the image ids, differ).
+  local repo
+  for repo in test-image-latest:latest test-image-tag:test,all test-image-digest:latest \
+    test-image-tags:1,2,3; do
+    build_config_variant "$work/${repo%%:*}" ".config.Labels = {\"spawnlet.test\": \"${repo%%:*}\"}"
+    for name in $(tr , " " <<<"${repo#*:}") latest; do
+      push "$work/${repo%%:*}" "k8s-staging-cri-tools/${repo%%:*}:$name"
+    done
   done
   local variant user
   for variant in user-uid:1002 user-uid-group:1003:users user-username:www-data \
