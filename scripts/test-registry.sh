@@ -24,7 +24,7 @@ source "$SPAWNLET_ROOT/scripts/lib/common.sh"
 # shellcheck source=test-images.sh
 source "$SPAWNLET_ROOT/scripts/test-images.sh"
 
-TEST_REGISTRY_VERSION=v3
+TEST_REGISTRY_VERSION=v4 # bump when an image here changes: the storage is cached by it
 TEST_REGISTRY_USER=spawnlet
 TEST_REGISTRY_PASSWORD=test-pass
 export SPAWNLET_TEST_REGISTRY_STORAGE="$SPAWNLET_CACHE/test-registry/$TEST_REGISTRY_VERSION/storage"
@@ -120,6 +120,43 @@ build_config_variant() {
     >"$layout/index.json"
 }
 
+# build_layer_variant LAYOUT ROOTFS_DIR [umoci config options...]: the busybox image plus one layer
+# holding ROOTFS_DIR's tree (modes kept: setuid too), its config changed by the options. Unpack and
+# repack, not `umoci insert`: this umoci's insert layers end without the tar end-of-archive blocks.
+build_layer_variant() (
+  local layout=$1 files=$2 work
+  shift 2
+  work=$(mktemp -d "$layout.XXXXXX")
+  # shellcheck disable=SC2064 # expand now: $work is local
+  trap "rm -rf '$work'" EXIT
+  rm -rf "$layout" && cp -a "$SPAWNLET_TEST_IMAGES/busybox" "$layout"
+  umoci unpack --image "$layout:latest" "$work/bundle" >/dev/null
+  cp -a "$files"/. "$work/bundle/rootfs/"
+  umoci repack --image "$layout:latest" "$work/bundle"
+  umoci config --image "$layout:latest" "$@"
+  umoci gc --layout "$layout"
+)
+
+# The trees of the stand-ins for critest's server images (scripts/critest-images): nginx and
+# hostnet-nginx (critest fetches their main page, finds the nginx process), httpd (main page and a
+# log line) and nonewprivs (a setuid-root program printing its effective uid, built with Go).
+build_critest_image_trees() {
+  local work=$1 src="$SPAWNLET_ROOT/scripts/critest-images" go
+  go=$(command -v go || echo /usr/local/go/bin/go)
+  [[ -x $go ]] || die "Go is needed to build critest's nonewprivs stand-in: none on PATH or in /usr/local/go (scripts/setup.sh installs it)"
+  mkdir -p "$work/nginx/usr/sbin" "$work/nginx/usr/share/nginx/html" "$work/nginx/var/run"
+  install -m 0755 "$src/nginx" "$work/nginx/usr/sbin/nginx"
+  printf '%s\n' '<!DOCTYPE html>' '<html><head><title>Welcome to nginx!</title></head>' \
+    '<body><h1>Welcome to nginx!</h1></body></html>' >"$work/nginx/usr/share/nginx/html/index.html"
+  mkdir -p "$work/httpd/usr/local/bin" "$work/httpd/usr/local/apache2/htdocs"
+  install -m 0755 "$src/httpd-foreground" "$work/httpd/usr/local/bin/httpd-foreground"
+  echo '<html><body><h1>It works!</h1></body></html>' >"$work/httpd/usr/local/apache2/htdocs/index.html"
+  mkdir -p "$work/nonewprivs/usr/local/bin"
+  (cd "$src/nonewprivs" && GOTOOLCHAIN=local GO111MODULE=off CGO_ENABLED=0 GOCACHE="$work/gocache" \
+    "$go" build -trimpath -ldflags=-s -o "$work/nonewprivs/usr/local/bin/nnp" main.go)
+  chown 0:0 "$work/nonewprivs/usr/local/bin/nnp" && chmod 4755 "$work/nonewprivs/usr/local/bin/nnp"
+}
+
 push() {
   local src=$1 dest=$2
   shift 2
@@ -127,21 +164,44 @@ push() {
 }
 
 # The images critest v1.34 uses (pkg/validate/consts.go, pkg/framework/util.go), all made from the
-# busybox test image, under the paths and tags of their upstream names
+# busybox test image (the server images behave as critest expects of the upstream ones: see
+# build_critest_image_trees), under the paths and tags of their upstream names
 # (registry.k8s.io/e2e-test-images/..., gcr.io/k8s-staging-cri-tools/...): CritestIT points those
 # two hosts at this registry with the daemon's `registries: {HOST: {server: ...}}`. Each is also
 # pushed as :latest, which is what critest pulls with -registry-prefix (it drops tags there).
 # Not reproducible: test-image-digest@sha256:9700... (an upstream manifest digest).
 push_critest_images() {
   local work=$1 busybox="$SPAWNLET_TEST_IMAGES/busybox" name
-  for name in e2e-test-images/busybox:1.29-2 e2e-test-images/nginx:1.14-2 \
-    e2e-test-images/httpd:2.4.39-4 e2e-test-images/nonewprivs:1.3 \
-    k8s-staging-cri-tools/hostnet-nginx-amd64:latest k8s-staging-cri-tools/test-image-latest:latest \
-    k8s-staging-cri-tools/test-image-tag:test k8s-staging-cri-tools/test-image-tag:all \
-    k8s-staging-cri-tools/test-image-digest:latest k8s-staging-cri-tools/test-image-tags:1 \
-    k8s-staging-cri-tools/test-image-tags:2 k8s-staging-cri-tools/test-image-tags:3; do
-    push "$busybox" "$name"
-    push "$busybox" "${name%%:*}:latest"
+  build_critest_image_trees "$work/trees"
+  local master='nginx: master process nginx -g daemon off;'
+  build_layer_variant "$work/nginx" "$work/trees/nginx" --config.entrypoint /usr/sbin/nginx \
+    --clear=config.cmd --config.cmd "$master" --config.exposedports 80/tcp
+  build_layer_variant "$work/hostnet-nginx" "$work/trees/nginx" --config.entrypoint /usr/sbin/nginx \
+    --clear=config.cmd --config.cmd "$master" --config.env NGINX_PORT=12003 \
+    --config.exposedports 12003/tcp
+  build_layer_variant "$work/httpd" "$work/trees/httpd" --clear=config.cmd \
+    --config.cmd httpd-foreground --config.exposedports 80/tcp
+  build_layer_variant "$work/nonewprivs" "$work/trees/nonewprivs" \
+    --config.entrypoint /usr/local/bin/nnp --clear=config.cmd
+  local image
+  for image in e2e-test-images/nginx:1.14-2:nginx e2e-test-images/httpd:2.4.39-4:httpd \
+    e2e-test-images/nonewprivs:1.3:nonewprivs \
+    k8s-staging-cri-tools/hostnet-nginx-amd64:latest:hostnet-nginx; do
+    name=${image%:*}
+    push "$work/${image##*:}" "$name"
+    push "$work/${image##*:}" "${name%%:*}:latest"
+  done
+  push "$busybox" e2e-test-images/busybox:1.29-2
+  push "$busybox" e2e-test-images/busybox:latest
+  # Distinct images, as upstream: critest checks that each one, pulled next to busybox, carries
+  # only its own tags (a label makes the configs, hence the image ids, differ).
+  local repo
+  for repo in test-image-latest:latest test-image-tag:test,all test-image-digest:latest \
+    test-image-tags:1,2,3; do
+    build_config_variant "$work/${repo%%:*}" ".config.Labels = {\"spawnlet.test\": \"${repo%%:*}\"}"
+    for name in $(tr , " " <<<"${repo#*:}") latest; do
+      push "$work/${repo%%:*}" "k8s-staging-cri-tools/${repo%%:*}:$name"
+    done
   done
   local variant user
   for variant in user-uid:1002 user-uid-group:1003:users user-username:www-data \
@@ -161,7 +221,7 @@ populate_storage() (
   local final=$SPAWNLET_TEST_REGISTRY_STORAGE work port pid
   work=$(mktemp -d "$SPAWNLET_CACHE/test-registry/populate.XXXXXX")
   # shellcheck disable=SC2064
-  trap "kill \$(cat '$work/pid' 2>/dev/null) 2>/dev/null; rm -rf '$work'" EXIT
+  trap "[[ ! -f '$work/pid' ]] || kill \"\$(cat '$work/pid')\" 2>/dev/null || true; rm -rf '$work'" EXIT
   mkdir -p "$work/storage"
   port=$(free_port)
   write_registry_config "$work" "$port" "$work/storage"
