@@ -63,7 +63,9 @@ running_pid() {
   [[ -s $file ]] || return 1
   pid=$(<"$file")
   [[ -r /proc/$pid/cmdline ]] || return 1
-  [[ $(tr '\0' ' ' <"/proc/$pid/cmdline") == *"$DIR/"* ]] || return 1
+  # "$DIR", not "$DIR/": right after launch the child may still be this script's bash (its argv
+  # holds DIR itself) until it has exec'd the daemon, whose argv holds paths under DIR.
+  [[ $(tr '\0' ' ' <"/proc/$pid/cmdline") == *"$DIR"* ]] || return 1
   echo "$pid"
 }
 
