@@ -63,9 +63,7 @@ running_pid() {
   [[ -s $file ]] || return 1
   pid=$(<"$file")
   [[ -r /proc/$pid/cmdline ]] || return 1
-  # "$DIR", not "$DIR/": right after launch the child may still be this script's bash (its argv
-  # holds DIR itself) until it has exec'd the daemon, whose argv holds paths under DIR.
-  [[ $(tr '\0' ' ' <"/proc/$pid/cmdline") == *"$DIR"* ]] || return 1
+  [[ $(tr '\0' ' ' <"/proc/$pid/cmdline") == *"$DIR/"* ]] || return 1
   echo "$pid"
 }
 
@@ -77,11 +75,23 @@ launch() {
   log "started $name (pid $!, log $DIR/logs/$name.log)"
 }
 
+# alive PID: the process we just launched still runs. Not running_pid's argv check: while the
+# child is exec'ing the daemon, /proc/PID/cmdline can read empty for a moment, which took a
+# starting containerd for one that had exited. A zombie (exited, not yet reaped) is not alive.
+alive() {
+  local state
+  # The state follows the command name, which is in parentheses and may hold spaces.
+  state=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+  state=${state%% *}
+  [[ -n $state && $state != Z && $state != X ]]
+}
+
 await() {
-  local name=$1 deadline=$((SECONDS + READY_TIMEOUT_SECS))
+  local name=$1 deadline=$((SECONDS + READY_TIMEOUT_SECS)) pid
   shift
+  pid=$(<"$DIR/run/$name.pid")
   until "$@" >/dev/null 2>&1; do
-    if ! running_pid "$name" >/dev/null; then
+    if ! alive "$pid"; then
       tail -n 30 "$DIR/logs/$name.log" >&2 || true
       die "$name exited while starting (log: $DIR/logs/$name.log)"
     fi
