@@ -146,6 +146,9 @@ public final class MirrorPods implements AutoCloseable {
       log.info("mirror pod {} created (uid {})", pod.key(), existing.getMetadata().getUid());
     }
     String uid = existing.getMetadata().getUid();
+    // Another writer may have changed the mirror's status (the node lifecycle controller marks
+    // pods not Ready while the node's lease is stale, after an apiserver outage): send ours again.
+    statuses.reconcile(uid, existing.getStatus());
     if (mirror.writer == null || !mirror.writer.pod().uid().equals(uid)) {
       mirror.writer =
           new PodStatusWriter(
