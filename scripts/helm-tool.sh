@@ -19,9 +19,8 @@ build_helm() {
     return 0
   fi
   local go
-  if command -v go >/dev/null; then go=$(command -v go); elif [[ -x /usr/local/go/bin/go ]]; then
-    go=/usr/local/go/bin/go
-  else die "Go is needed to build helm $HELM_VERSION (Go >= 1.24): none on PATH or in /usr/local/go"; fi
+  go=$(find_go) ||
+    die "Go is needed to build helm $HELM_VERSION (Go >= 1.24): none on PATH or in /usr/local/go"
   log "building helm $HELM_VERSION with $("$go" version) (a few minutes the first time)"
   mkdir -p "$HELM_DIR"
   # The module and build caches are shared with the other Go-built test tools.

@@ -39,13 +39,8 @@ KUBERNETES_DIR="$GO_TOOLS_DIR/kubernetes-$KUBERNETES_VERSION"
 # cri-tools build, static binaries, no paths of this machine inside them, and the local toolchain
 # (never a download of another one).
 k8s_tools_go_env() {
-  if command -v go >/dev/null; then
-    GO=$(command -v go)
-  elif [[ -x /usr/local/go/bin/go ]]; then
-    GO=/usr/local/go/bin/go
-  else
+  GO=$(find_go) ||
     die "Go is needed to build etcd and Kubernetes (Go >= 1.26): none on PATH or in /usr/local/go"
-  fi
   export GOMODCACHE="$GO_TOOLS_DIR/gomodcache" GOCACHE="$GO_TOOLS_DIR/gocache"
   export GOFLAGS="-mod=mod -trimpath" CGO_ENABLED=0 GOTOOLCHAIN=local
   # Only the module proxy is reachable from some machines: without the checksum database the

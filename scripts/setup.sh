@@ -68,16 +68,6 @@ check_jdk() {
   log "JDK: $JAVA_HOME ($("$JAVA_HOME/bin/java" -version 2>&1 | head -1))"
 }
 
-find_go() {
-  if command -v go >/dev/null; then
-    command -v go
-  elif [[ -x /usr/local/go/bin/go ]]; then
-    echo /usr/local/go/bin/go
-  else
-    return 1
-  fi
-}
-
 # The base URL of the first real proxy in `go env GOPROXY` (skipping "direct" and "off").
 go_proxy_url() {
   local entry

@@ -142,8 +142,7 @@ build_layer_variant() (
 # log line) and nonewprivs (a setuid-root program printing its effective uid, built with Go).
 build_critest_image_trees() {
   local work=$1 src="$SPAWNLET_ROOT/scripts/critest-images" go
-  go=$(command -v go || echo /usr/local/go/bin/go)
-  [[ -x $go ]] || die "Go is needed to build critest's nonewprivs stand-in: none on PATH or in /usr/local/go (scripts/setup.sh installs it)"
+  go=$(find_go) || die "Go is needed to build critest's nonewprivs stand-in: none on PATH or in /usr/local/go (scripts/setup.sh installs it)"
   mkdir -p "$work/nginx/usr/sbin" "$work/nginx/usr/share/nginx/html" "$work/nginx/var/run"
   install -m 0755 "$src/nginx" "$work/nginx/usr/sbin/nginx"
   printf '%s\n' '<!DOCTYPE html>' '<html><head><title>Welcome to nginx!</title></head>' \

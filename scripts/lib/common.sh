@@ -72,6 +72,17 @@ jdk_major() {
 # Prints the home of the newest JDK >= 21: Temurin builds under /usr/lib/jvm first, then
 # $JAVA_HOME, then any other JDK under /usr/lib/jvm, then the `java` on PATH. Fails with what to
 # install when there is none.
+# The Go toolchain the test tools are built with: `go` on PATH, else /usr/local/go's.
+find_go() {
+  if command -v go >/dev/null; then
+    command -v go
+  elif [[ -x /usr/local/go/bin/go ]]; then
+    echo /usr/local/go/bin/go
+  else
+    return 1
+  fi
+}
+
 find_jdk_home() {
   local best="" best_major=0 dir major java_bin
   for dir in /usr/lib/jvm/temurin-*; do
