@@ -284,6 +284,9 @@ start_controller_manager() {
     --allocate-node-cidrs=true --cluster-cidr="$CLUSTER_CIDR" --node-cidr-mask-size=24 \
     --leader-elect=false --profiling=false
   await kube-controller-manager local_healthz "$CONTROLLER_MANAGER_PORT"
+  # Healthy is not yet useful: pods are refused until the service account controller has made
+  # the default namespace's service account, so "ready" waits for it.
+  await kube-controller-manager https_ok "$APISERVER_URL/api/v1/namespaces/default/serviceaccounts/default"
 }
 
 start_scheduler() {
