@@ -27,7 +27,7 @@ CRI_TOOLS_DIR="$GO_TOOLS_DIR/cri-tools-$CRI_TOOLS_VERSION"
 # containerd are for the registry tests, the Debian system image and the side-by-side benchmarks;
 # btrfs-progs (mkfs.btrfs) makes the loop file systems of the btrfs storage driver tests.
 DEBIAN_PACKAGES=(
-  crun runc conmon containernetworking-plugins skopeo umoci busybox-static jq iproute2 iptables
+  crun runc conmon catatonit containernetworking-plugins skopeo umoci busybox-static jq iproute2 iptables
   curl socat openssl unzip maven
   docker-registry apache2-utils mmdebstrap systemd-container containerd btrfs-progs
 )

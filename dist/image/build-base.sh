@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the base of spawnlet's node image: Debian bookworm with the container runtime stack
-# spawnlet drives on a node (crun, runc, conmon, the CNI plugins, iptables, iproute2) and a
+# spawnlet drives on a node (crun, runc, conmon, catatonit, the CNI plugins, iptables, iproute2) and a
 # Java runtime made with jlink from the build's JDK. Jib puts the application on top of it
 # (dist/pom.xml, profile `image`). Written as a docker-archive tarball, the base format Jib reads
 # without a Docker engine (`tar://`).
@@ -47,7 +47,7 @@ umoci unpack --image "$layout:base" "$work/bundle"
 # plugin directory when that lacks them (charts/spawnlet, initContainers).
 echo "build-base.sh: mmdebstrap bookworm from $mirror" >&2
 mmdebstrap --variant=minbase --mode=root --format=directory \
-  --include=crun,runc,conmon,containernetworking-plugins,iptables,iproute2,util-linux,procps,ca-certificates \
+  --include=crun,runc,conmon,catatonit,containernetworking-plugins,iptables,iproute2,util-linux,procps,ca-certificates \
   --customize-hook='mkdir -p "$1/opt/java"' --customize-hook="sync-in $work/java /opt/java" \
   --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/usr/share/doc/* "$1"/usr/share/man/*' \
   bookworm "$work/bundle/rootfs" "deb $mirror bookworm main" "deb $security bookworm-security main"

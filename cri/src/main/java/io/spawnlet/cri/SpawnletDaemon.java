@@ -18,6 +18,7 @@ import io.spawnlet.cri.host.CgroupHierarchies;
 import io.spawnlet.cri.host.NamespacePinner;
 import io.spawnlet.cri.host.NetnsConnections;
 import io.spawnlet.cri.host.PodCgroups;
+import io.spawnlet.cri.host.ProcessSpawner;
 import io.spawnlet.cri.image.ImageResolver;
 import io.spawnlet.cri.image.Images;
 import io.spawnlet.cri.image.registry.AuthFile;
@@ -27,6 +28,7 @@ import io.spawnlet.cri.net.NetworkSettings;
 import io.spawnlet.cri.net.PodNetwork;
 import io.spawnlet.cri.oci.RuntimeHandlers;
 import io.spawnlet.cri.sandbox.HostIdRanges;
+import io.spawnlet.cri.sandbox.PodPidNamespace;
 import io.spawnlet.cri.sandbox.PodSandboxQueries;
 import io.spawnlet.cri.sandbox.PodSandboxRunner;
 import io.spawnlet.cri.sandbox.PodSandboxTeardown;
@@ -122,11 +124,20 @@ public final class SpawnletDaemon implements AutoCloseable {
     ContainerLifecycle lifecycle = new ContainerLifecycle(state, handlers, bundles, exits, events);
     ContainerQueries containerQueries =
         new ContainerQueries(state, bundles, new CgroupAccounting(cgroupLayout));
+    PodPidNamespace pidNamespaces = new PodPidNamespace(new ProcessSpawner(), cgroups);
     PodSandboxRunner runner =
         new PodSandboxRunner(
-            state, sandboxLayout, pinner, cgroups, network, handlers, new HostIdRanges(state));
+            state,
+            sandboxLayout,
+            pinner,
+            cgroups,
+            network,
+            handlers,
+            new HostIdRanges(state),
+            pidNamespaces);
     PodSandboxTeardown teardown =
-        new PodSandboxTeardown(state, sandboxLayout, pinner, cgroups, network, lifecycle);
+        new PodSandboxTeardown(
+            state, sandboxLayout, pinner, cgroups, network, lifecycle, pidNamespaces);
     PodSandboxQueries sandboxQueries = new PodSandboxQueries(state, containerQueries);
     ContainerCreator creator =
         new ContainerCreator(state, new ImageResolver(imageStore), bundles, sandboxLayout, events);

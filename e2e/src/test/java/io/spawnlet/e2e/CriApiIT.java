@@ -39,10 +39,14 @@ import runtime.v1.ExecSyncResponse;
 import runtime.v1.GetEventsRequest;
 import runtime.v1.LinuxContainerConfig;
 import runtime.v1.LinuxContainerResources;
+import runtime.v1.LinuxPodSandboxConfig;
+import runtime.v1.LinuxSandboxSecurityContext;
 import runtime.v1.ListContainerStatsRequest;
 import runtime.v1.ListContainersRequest;
 import runtime.v1.ListPodSandboxRequest;
 import runtime.v1.ListPodSandboxStatsRequest;
+import runtime.v1.NamespaceMode;
+import runtime.v1.NamespaceOption;
 import runtime.v1.PodSandboxConfig;
 import runtime.v1.PodSandboxFilter;
 import runtime.v1.PodSandboxState;
@@ -375,6 +379,99 @@ class CriApiIT {
     // The container is unharmed and the next exec works.
     assertThat(exec(id, 30, "echo", "still-here").getStdout().toStringUtf8())
         .isEqualTo("still-here\n");
+  }
+
+  @Test
+  void aPodSharingItsPidNamespaceKeepsItWithoutItsFirstContainerAndATargetJoinsAContainers()
+      throws IOException {
+    NamespaceOption shared = NamespaceOption.newBuilder().setPid(NamespaceMode.POD).build();
+    PodSandboxConfig config =
+        protos
+            .pod("share-pid-" + CriProtos.suffix())
+            .setLinux(
+                LinuxPodSandboxConfig.newBuilder()
+                    .setSecurityContext(
+                        LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(shared)))
+            .build();
+    String pod = runPod(config);
+    String first =
+        createAndStart(pod, config, withNamespaces(container("first", "sleep", "3601"), shared));
+    String second =
+        createAndStart(pod, config, withNamespaces(container("second", "sleep", "3602"), shared));
+
+    // PID 1 is the pod's holder, as the kubelet's pause is, and each container sees the other.
+    assertThat(exec(first, 10, "cat", "/proc/1/cmdline").getStdout().toStringUtf8())
+        .contains("catatonit");
+    assertThat(exec(first, 10, "ps", "-o", "args").getStdout().toStringUtf8())
+        .contains("sleep 3602");
+    long holder = holderOf(RestartIT.pid(cri, second));
+
+    // The namespace outlives the container that was started first.
+    cri.runtime()
+        .stopContainer(
+            StopContainerRequest.newBuilder().setContainerId(first).setTimeout(0).build());
+    assertThat(exec(second, 10, "echo", "alive").getStdout().toStringUtf8()).isEqualTo("alive\n");
+
+    // pid mode TARGET: the debug-container way into one container's processes.
+    NamespaceOption target =
+        NamespaceOption.newBuilder().setPid(NamespaceMode.TARGET).setTargetId(second).build();
+    String debug =
+        createAndStart(pod, config, withNamespaces(container("debug", "sleep", "3603"), target));
+    assertThat(exec(debug, 10, "ps", "-o", "args").getStdout().toStringUtf8())
+        .contains("sleep 3602");
+    NamespaceOption stranger =
+        NamespaceOption.newBuilder()
+            .setPid(NamespaceMode.TARGET)
+            .setTargetId("no-such-container")
+            .build();
+    assertThat(
+            CriClient.codeOf(
+                () -> create(pod, config, withNamespaces(container("lost", "true"), stranger))))
+        .isEqualTo(Status.Code.INVALID_ARGUMENT);
+
+    // StopPodSandbox ends the holder with everything left in the namespace.
+    cri.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+    await("the PID namespace holder " + holder + " to end")
+        .atMost(SLOW)
+        .until(() -> ProcessHandle.of(holder).filter(ProcessHandle::isAlive).isEmpty());
+  }
+
+  /** The host pid of the catatonit that is PID 1 of the namespace of host process {@code pid}. */
+  private static long holderOf(long pid) throws IOException {
+    Object namespace = Files.readAttributes(Path.of("/proc/" + pid + "/ns/pid"), "unix:ino");
+    try (var processes = Files.list(Path.of("/proc"))) {
+      List<Long> holders =
+          processes
+              .filter(p -> p.getFileName().toString().matches("[0-9]+"))
+              .filter(p -> commandLineOf(p).startsWith("/usr/bin/catatonit"))
+              .filter(p -> namespace.equals(inodeOf(p.resolve("ns/pid"))))
+              .map(p -> Long.parseLong(p.getFileName().toString()))
+              .toList();
+      assertThat(holders).as("catatonit in the namespace of %d", pid).hasSize(1);
+      return holders.getFirst();
+    }
+  }
+
+  private static String commandLineOf(Path proc) {
+    try {
+      return Files.readString(proc.resolve("cmdline")).replace('\0', ' ');
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  private static Object inodeOf(Path nsFile) {
+    try {
+      return Files.readAttributes(nsFile, "unix:ino");
+    } catch (IOException e) {
+      return -1L;
+    }
+  }
+
+  private static ContainerConfig.Builder withNamespaces(
+      ContainerConfig.Builder container, NamespaceOption namespaces) {
+    container.getLinuxBuilder().getSecurityContextBuilder().setNamespaceOptions(namespaces);
+    return container;
   }
 
   @Test

@@ -1,6 +1,7 @@
 package io.spawnlet.cri.activation;
 
 import io.spawnlet.cri.CriException;
+import io.spawnlet.cri.host.ProcessIdentity;
 import io.spawnlet.cri.host.ProcessSpawner;
 import io.spawnlet.cri.host.Syscalls;
 import java.io.IOException;
@@ -89,14 +90,7 @@ final class SocketHolder {
   }
 
   static Optional<Long> startTime(int pid) {
-    try {
-      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-      // comm (field 2) may hold spaces and parentheses: fields are counted after the last ')'.
-      String[] rest = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return Optional.of(Long.parseLong(rest[19]));
-    } catch (IOException | RuntimeException e) {
-      return Optional.empty();
-    }
+    return ProcessIdentity.startTimeOf(pid);
   }
 
   private static boolean inNetns(int pid, Path netns) {

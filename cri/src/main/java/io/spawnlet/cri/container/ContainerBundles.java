@@ -21,6 +21,7 @@ import io.spawnlet.cri.oci.SandboxContext;
 import io.spawnlet.cri.oci.SystemContainerSpec;
 import io.spawnlet.cri.oci.UserNamespaceSpec;
 import io.spawnlet.cri.sandbox.MachineId;
+import io.spawnlet.cri.sandbox.PodPidNamespace;
 import io.spawnlet.cri.sandbox.SandboxFiles;
 import io.spawnlet.cri.storage.Digest;
 import io.spawnlet.cri.storage.FsUsage;
@@ -52,6 +53,7 @@ import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import runtime.v1.ContainerConfig;
+import runtime.v1.NamespaceOption;
 import runtime.v1.PodSandboxConfig;
 import runtime.v1.Signal;
 
@@ -165,7 +167,11 @@ public final class ContainerBundles {
             Optional.ofNullable(ns.get("network")).map(Path::of),
             Optional.ofNullable(ns.get("ipc")).map(Path::of),
             Optional.ofNullable(ns.get("uts")).map(Path::of),
-            Optional.empty(),
+            pidNamespace(
+                sandbox,
+                files,
+                OciSpecBuilder.namespaceOptions(
+                    config.getLinux().getSecurityContext(), sandboxConfig)),
             sandbox.cgroupParent(),
             sandboxConfig.getHostname(),
             Optional.of(files.resolvConf()),
@@ -225,6 +231,41 @@ public final class ContainerBundles {
     delegateCgroups(sandbox, id);
     joinRethrowing(specDurable, "making " + bundle.resolve("config.json") + " durable");
     return pid;
+  }
+
+  /** POD: the pod's shared PID namespace, if it has one; TARGET: the target container's. */
+  private Optional<Path> pidNamespace(
+      SandboxRecord sandbox, SandboxFiles files, NamespaceOption options) {
+    return switch (options.getPid()) {
+      case POD -> PodPidNamespace.namespace(sandbox.id(), files);
+      case TARGET -> Optional.of(targetPidNamespace(sandbox, options.getTargetId()));
+      default -> Optional.empty();
+    };
+  }
+
+  private Path targetPidNamespace(SandboxRecord sandbox, String targetId) {
+    String field = "config.linux.security_context.namespace_options.target_id";
+    if (targetId.isEmpty()) {
+      throw CriException.invalid(field, "is required for pid mode TARGET");
+    }
+    ContainerRecord target =
+        state
+            .containers
+            .get(targetId)
+            .filter(c -> c.sandboxId().equals(sandbox.id()))
+            .orElseThrow(
+                () ->
+                    CriException.invalid(
+                        field, "no container " + targetId + " in pod sandbox " + sandbox.id()));
+    if (target.state() != ContainerRecord.State.RUNNING || target.pid() <= 0) {
+      throw CriException.precondition(
+          "pid mode TARGET: container "
+              + targetId
+              + " is "
+              + target.state()
+              + ", not running; start it first");
+    }
+    return Path.of("/proc/" + target.pid() + "/ns/pid");
   }
 
   private static Conmon.Launched launched(CompletableFuture<Conmon.Launched> launching) {

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The mounts of a mount namespace as the kernel lists them in {@code /proc/PID/mountinfo} (format:
@@ -55,6 +56,19 @@ public record MountTable(List<Mount> mounts) {
   public boolean isMountPoint(Path path) {
     String wanted = path.toString();
     return mounts.stream().anyMatch(m -> m.mountPoint().equals(wanted));
+  }
+
+  /**
+   * The mount point of the mount on which the mount at {@code path} sits (its parent in the mount
+   * tree); empty if nothing is mounted at {@code path} or its parent is not listed.
+   */
+  public Optional<Path> parentMountPoint(Path path) {
+    String wanted = path.toString();
+    return mounts.stream()
+        .filter(m -> m.mountPoint().equals(wanted))
+        .reduce((first, second) -> second) // the topmost of stacked mounts is what a path sees
+        .flatMap(child -> mounts.stream().filter(m -> m.id() == child.parentId()).findFirst())
+        .map(parent -> Path.of(parent.mountPoint()));
   }
 
   /** How many mounts have a mount point at or below {@code path}. */

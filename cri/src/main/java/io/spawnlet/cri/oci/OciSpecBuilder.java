@@ -663,7 +663,8 @@ public final class OciSpecBuilder {
 
   // -------------------------------------------------------------- namespaces
 
-  private static NamespaceOption namespaceOptions(
+  /** The namespace modes of a container: its own when it gives any, else its pod's. */
+  public static NamespaceOption namespaceOptions(
       LinuxContainerSecurityContext security, PodSandboxConfig sandbox) {
     if (security.hasNamespaceOptions()) {
       return security.getNamespaceOptions();
@@ -674,9 +675,9 @@ public final class OciSpecBuilder {
   /**
    * Network and IPC: the sandbox's pinned namespaces, or the host's for NODE. UTS follows the
    * network (host network means the host's hostname, as with the kubelet). PID: NODE host, TARGET
-   * the given namespace; POD the pod's namespace when there is one to join (we keep no pause
-   * process, so usually there is not, and POD then behaves like CONTAINER); CONTAINER a new one.
-   * Mount and cgroup namespaces are always new.
+   * the target container's namespace; POD the pod's shared namespace when it has one (its holder:
+   * sandbox.PodPidNamespace; without one POD behaves like CONTAINER); CONTAINER a new one. Mount
+   * and cgroup namespaces are always new.
    */
   private static ArrayNode namespaces(NamespaceOption options, SandboxContext context) {
     ArrayNode namespaces = JSON.createArrayNode();

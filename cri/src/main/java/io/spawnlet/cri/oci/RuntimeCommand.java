@@ -2,6 +2,7 @@ package io.spawnlet.cri.oci;
 
 import io.spawnlet.cri.host.CgroupHierarchies;
 import io.spawnlet.cri.host.CgroupLayout;
+import io.spawnlet.cri.host.MountTable;
 import io.spawnlet.cri.store.AtomicFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * How to invoke one handler's OCI runtime on this host: the executable (the runtime itself or a
@@ -20,12 +22,19 @@ import java.util.List;
  * <p><b>Why a wrapper on hybrid hosts.</b> crun 1.8 refuses a host that mounts both cgroup v1
  * controllers and a cgroup2 hierarchy ("cgroups in hybrid mode not supported, drop all controllers
  * from cgroupv2"), even with {@code --cgroup-manager=disabled}. On such a host crun is run in a
- * private mount namespace in which the cgroup2 mount is unmounted: crun then sees, and manages, a
- * pure v1 host. The namespace is private, so the umount does not reach the host, and it lives only
- * for that one call (the container gets its own mount namespace anyway, which crun sets up from
- * this view). The price is one unshare + umount per runtime call (a few milliseconds). Processes
- * then sit only in the v1 hierarchies; the cgroup2 mount holds nothing of ours but hugetlb, which
- * we do not limit on hybrid hosts.
+ * mount namespace of its own in which the cgroup2 mount is unmounted: crun then sees, and manages,
+ * a pure v1 host. The namespace lives only for that one call (the container gets its own mount
+ * namespace anyway, which crun sets up from this view). The price is one unshare + umount per
+ * runtime call (a few milliseconds). Processes then sit only in the v1 hierarchies; the cgroup2
+ * mount holds nothing of ours but hugetlb, which we do not limit on hybrid hosts.
+ *
+ * <p><b>Propagation.</b> The namespace keeps the host's mount propagation ({@code unshare
+ * --propagation unchanged}): a container's {@code rshared}/{@code rslave} volume must stay a peer
+ * or slave of the host's mount, or mounts made on the host would never reach the container (and a
+ * bidirectional volume's mounts never the host). Only the mount holding the cgroup2 mount point is
+ * made private first, so the umount (an umount propagates through the parent mount's peers) stays
+ * in the namespace. When that parent cannot be found in the mount table the wrapper falls back to a
+ * wholly private namespace: propagation is lost, but the host is never touched.
  *
  * <p>runc 1.1 supports hybrid hosts itself (it also joins the cgroup2 hierarchy), so it is called
  * directly, as is crun on pure v1 or pure v2 hosts: there the wrapper is not written at all.
@@ -46,32 +55,48 @@ public final class RuntimeCommand {
   public static RuntimeCommand forHost(
       RuntimeHandler handler, CgroupHierarchies layout, Path runDir) {
     if (handler.isCrun() && layout.layout() == CgroupLayout.HYBRID) {
+      Path unified = layout.unified().orElseThrow();
+      Optional<Path> parent = MountTable.readSelf().parentMountPoint(unified);
       return new RuntimeCommand(
-          handler, writeWrapper(handler, layout.unified().orElseThrow(), runDir.resolve("bin")));
+          handler,
+          writeWrapper(
+              handler.name(),
+              wrapperScript(handler.runtimePath(), unified, parent),
+              runDir.resolve("bin")));
     }
     return new RuntimeCommand(handler, handler.runtimePath());
   }
 
-  static String wrapperScript(Path runtime, Path unifiedMount) {
+  /**
+   * The wrapper: {@code runtime} with its arguments, in a mount namespace without {@code
+   * unifiedMount}. With {@code unifiedParent} known the namespace keeps the host's propagation and
+   * only that parent mount is made private; without it the whole namespace is private.
+   */
+  static String wrapperScript(Path runtime, Path unifiedMount, Optional<Path> unifiedParent) {
+    String inNamespace =
+        unifiedParent
+            .map(p -> "mount --make-private " + p + " && umount " + unifiedMount)
+            .orElse("umount " + unifiedMount);
+    String propagation = unifiedParent.isPresent() ? "unchanged" : "private";
     return "#!/bin/sh\n"
         + "# Written by spawnlet: runs "
         + runtime
-        + " in a private mount namespace without the cgroup2 mount,\n"
+        + " in a mount namespace of its own without the cgroup2 mount,\n"
         + "# because it refuses hybrid cgroup hosts. See RuntimeCommand.java.\n"
-        + "exec /usr/bin/unshare --mount --propagation private /bin/sh -c 'umount "
-        + unifiedMount
+        + "exec /usr/bin/unshare --mount --propagation "
+        + propagation
+        + " /bin/sh -c '"
+        + inNamespace
         + " && exec \"$0\" \"$@\"' "
         + runtime
         + " \"$@\"\n";
   }
 
-  private static Path writeWrapper(RuntimeHandler handler, Path unifiedMount, Path binDir) {
-    Path wrapper = binDir.resolve(handler.name() + "-v1-view");
+  private static Path writeWrapper(String handlerName, String script, Path binDir) {
+    Path wrapper = binDir.resolve(handlerName + "-v1-view");
     try {
       Files.createDirectories(binDir);
-      AtomicFiles.write(
-          wrapper,
-          wrapperScript(handler.runtimePath(), unifiedMount).getBytes(StandardCharsets.UTF_8));
+      AtomicFiles.write(wrapper, script.getBytes(StandardCharsets.UTF_8));
       Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwxr-xr-x"));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write runtime wrapper " + wrapper, e);

@@ -11,9 +11,8 @@ import java.util.Optional;
  * @param netNs the pinned network namespace to join (empty: host network, or none pinned)
  * @param ipcNs the pinned IPC namespace to join (empty: host IPC when the pod asks, else a new one)
  * @param utsNs the pinned UTS namespace to join (empty: a new one, with {@code hostname} set)
- * @param pidNs a PID namespace to join for pid mode POD or TARGET (e.g. {@code /proc/<pid>/ns/pid}
- *     of the target container). We pin no pause process, so a pod-wide PID namespace exists only
- *     while some container's init holds it: empty means each container gets its own
+ * @param pidNs the PID namespace to join for pid mode POD (the pod's, held by its holder) or TARGET
+ *     (the target container's), as {@code /proc/<pid>/ns/pid}; empty: the container gets its own
  * @param cgroupParent cgroupfs parent of the pod (e.g. {@code /spawnlet/pod-<uid>})
  * @param hostname the pod's hostname
  * @param resolvConf bound read-only on /etc/resolv.conf when present

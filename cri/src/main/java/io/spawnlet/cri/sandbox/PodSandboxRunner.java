@@ -32,8 +32,9 @@ import runtime.v1.RunPodSandboxResponse;
 
 /**
  * RunPodSandbox. A spawnlet sandbox has no pause process: it is a set of pinned namespaces
- * (network, IPC, UTS), a cgroup parent, the pod's shared files and its CNI attachment. Creation is
- * a list of named steps; each pushes its undo, so a failure leaves nothing behind.
+ * (network, IPC, UTS), a cgroup parent, the pod's shared files and its CNI attachment (and, only
+ * for a pod that shares one PID namespace, that namespace's holder: {@link PodPidNamespace}).
+ * Creation is a list of named steps; each pushes its undo, so a failure leaves nothing behind.
  */
 public final class PodSandboxRunner {
   private static final Logger log = LoggerFactory.getLogger(PodSandboxRunner.class);
@@ -48,6 +49,7 @@ public final class PodSandboxRunner {
   private final PodNetwork network;
   private final RuntimeHandlers handlers;
   private final HostIdRanges idRanges;
+  private final PodPidNamespace pidNamespaces;
 
   // Socket activation hook (io.spawnlet.cri.activation): a no-op unless the daemon sets it.
   private io.spawnlet.cri.activation.PodActivation activation =
@@ -64,7 +66,8 @@ public final class PodSandboxRunner {
       PodCgroups cgroups,
       PodNetwork network,
       RuntimeHandlers handlers,
-      HostIdRanges idRanges) {
+      HostIdRanges idRanges,
+      PodPidNamespace pidNamespaces) {
     this.state = state;
     this.layout = layout;
     this.namespaces = namespaces;
@@ -72,6 +75,7 @@ public final class PodSandboxRunner {
     this.network = network;
     this.handlers = handlers;
     this.idRanges = idRanges;
+    this.pidNamespaces = pidNamespaces;
   }
 
   public RunPodSandboxResponse run(RunPodSandboxRequest req) {
@@ -106,6 +110,15 @@ public final class PodSandboxRunner {
       }
       SandboxFiles files = layout.files(id);
       writeSharedFiles(config, files, undo);
+      if (PodPidNamespace.wanted(config)) {
+        if (usernsMapping == null) {
+          pidNamespaces.start(id, files, cgroupParent, undo);
+        } else {
+          // A PID namespace owned by the host's user namespace would keep the pod's root from
+          // mounting /proc: a pod in a user namespace gets one PID namespace per container.
+          log.info("pod sandbox {}: in a user namespace, so one PID namespace per container", id);
+        }
+      }
       List<String> ips = hostNetwork ? List.of() : setUpNetwork(config, id, nsPaths, undo);
       if (!ips.isEmpty()) {
         writeHosts(config, files, ips);

@@ -34,6 +34,7 @@ public final class PodSandboxTeardown {
   private final PodCgroups cgroups;
   private final PodNetwork network;
   private final ContainerLifecycle containers;
+  private final PodPidNamespace pidNamespaces;
 
   // Socket activation hook (io.spawnlet.cri.activation): a no-op unless the daemon sets it.
   private io.spawnlet.cri.activation.PodActivation activation =
@@ -49,13 +50,15 @@ public final class PodSandboxTeardown {
       NamespacePinner namespaces,
       PodCgroups cgroups,
       PodNetwork network,
-      ContainerLifecycle containers) {
+      ContainerLifecycle containers,
+      PodPidNamespace pidNamespaces) {
     this.state = state;
     this.layout = layout;
     this.namespaces = namespaces;
     this.cgroups = cgroups;
     this.network = network;
     this.containers = containers;
+    this.pidNamespaces = pidNamespaces;
   }
 
   public StopPodSandboxResponse stop(StopPodSandboxRequest req) {
@@ -96,6 +99,7 @@ public final class PodSandboxTeardown {
           SandboxLayout.portMappings(PodSandboxQueries.config(s)));
     }
     layout.files(s.id()).unmountShm();
+    pidNamespaces.stop(layout.files(s.id()));
     namespaces.unpin(s.id());
   }
 

@@ -45,6 +45,11 @@ public final class SandboxFiles {
     return runDir.resolve("activation.json");
   }
 
+  /** Who holds the pod's shared PID namespace (PodPidNamespace): run-time only, like the netns. */
+  public Path pidNamespaceHolder() {
+    return runDir.resolve("pid-namespace-holder");
+  }
+
   /** The pod's machine id (system pods), made once by {@link MachineId#ensure}. */
   public Path machineId() {
     return stateDir.resolve("machine-id");

@@ -25,4 +25,20 @@ class MountTableTest {
     assertThat(table.isMountPoint(Path.of("/run/spawnlet/ns/x/net"))).isTrue();
     assertThat(table.countAtOrBelow(Path.of("/run/spawnlet/ns"))).isEqualTo(1);
   }
+
+  @Test
+  void parentMountPointIsTheMountTheGivenOneSitsOn() {
+    MountTable table =
+        MountTable.parse(
+            List.of(
+                "27 1 254:0 / / rw - ext4 /dev/vda rw",
+                "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw",
+                "41 31 0:38 / /sys/fs/cgroup/unified rw shared:7 - cgroup2 cgroup2 rw"));
+
+    assertThat(table.parentMountPoint(Path.of("/sys/fs/cgroup/unified")))
+        .contains(Path.of("/sys/fs/cgroup"));
+    assertThat(table.parentMountPoint(Path.of("/sys/fs/cgroup/memory"))).isEmpty();
+    // parent 23 (/sys) is not listed
+    assertThat(table.parentMountPoint(Path.of("/sys/fs/cgroup"))).isEmpty();
+  }
 }

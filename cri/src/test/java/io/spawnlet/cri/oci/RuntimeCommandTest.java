@@ -29,7 +29,6 @@ class RuntimeCommandTest {
     assertThat(command.executable()).isEqualTo(tmp.resolve("bin/crun-v1-view"));
     assertThat(Files.isExecutable(command.executable())).isTrue();
     assertThat(Files.readString(command.executable()))
-        .contains("unshare --mount --propagation private")
         .contains("umount /sys/fs/cgroup/unified")
         .contains("/usr/bin/crun");
     assertThat(command.argv(List.of("state", "x")))
@@ -39,6 +38,30 @@ class RuntimeCommandTest {
             "--cgroup-manager=cgroupfs",
             "state",
             "x");
+  }
+
+  @Test
+  void wrapperKeepsTheHostsPropagationAndPrivatizesOnlyTheCgroup2Parent() {
+    String script =
+        RuntimeCommand.wrapperScript(
+            Path.of("/usr/bin/crun"),
+            Path.of("/sys/fs/cgroup/unified"),
+            Optional.of(Path.of("/sys/fs/cgroup")));
+    assertThat(script)
+        .contains("unshare --mount --propagation unchanged")
+        .contains(
+            "'mount --make-private /sys/fs/cgroup && umount /sys/fs/cgroup/unified && exec \"$0\"");
+  }
+
+  @Test
+  void wrapperWithoutAKnownParentIsWhollyPrivate() {
+    String script =
+        RuntimeCommand.wrapperScript(
+            Path.of("/usr/bin/crun"), Path.of("/sys/fs/cgroup/unified"), Optional.empty());
+    assertThat(script)
+        .contains("unshare --mount --propagation private")
+        .contains("'umount /sys/fs/cgroup/unified && exec")
+        .doesNotContain("make-private");
   }
 
   @Test
