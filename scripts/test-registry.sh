@@ -24,7 +24,7 @@ source "$SPAWNLET_ROOT/scripts/lib/common.sh"
 # shellcheck source=test-images.sh
 source "$SPAWNLET_ROOT/scripts/test-images.sh"
 
-TEST_REGISTRY_VERSION=v4 # bump when an image here changes: the storage is cached by it
+TEST_REGISTRY_VERSION=v5 # bump when an image here changes: the storage is cached by it
 TEST_REGISTRY_USER=spawnlet
 TEST_REGISTRY_PASSWORD=test-pass
 export SPAWNLET_TEST_REGISTRY_STORAGE="$SPAWNLET_CACHE/test-registry/$TEST_REGISTRY_VERSION/storage"
@@ -131,7 +131,10 @@ build_layer_variant() (
   trap "rm -rf '$work'" EXIT
   rm -rf "$layout" && cp -a "$SPAWNLET_TEST_IMAGES/busybox" "$layout"
   umoci unpack --image "$layout:latest" "$work/bundle" >/dev/null
-  cp -a "$files"/. "$work/bundle/rootfs/"
+  # What the tree replaces goes first: cp would write through an image symlink (/bin/ls ->
+  # /bin/busybox is absolute: the host's file) instead of replacing it.
+  (cd "$files" && find . ! -type d -print0) | (cd "$work/bundle/rootfs" && xargs -0 -r rm -f --)
+  cp -a --remove-destination "$files"/. "$work/bundle/rootfs/"
   umoci repack --image "$layout:latest" "$work/bundle"
   umoci config --image "$layout:latest" "$@"
   umoci gc --layout "$layout"
@@ -150,10 +153,44 @@ build_critest_image_trees() {
   mkdir -p "$work/httpd/usr/local/bin" "$work/httpd/usr/local/apache2/htdocs"
   install -m 0755 "$src/httpd-foreground" "$work/httpd/usr/local/bin/httpd-foreground"
   echo '<html><body><h1>It works!</h1></body></html>' >"$work/httpd/usr/local/apache2/htdocs/index.html"
+  build_critest_busybox_tree "$work/busybox"
   mkdir -p "$work/nonewprivs/usr/local/bin"
   (cd "$src/nonewprivs" && GOTOOLCHAIN=local GO111MODULE=off CGO_ENABLED=0 GOCACHE="$work/gocache" \
     "$go" build -trimpath -ldflags=-s -o "$work/nonewprivs/usr/local/bin/nnp" main.go)
   chown 0:0 "$work/nonewprivs/usr/local/bin/nnp" && chmod 4755 "$work/nonewprivs/usr/local/bin/nnp"
+}
+
+# critest's busybox (registry.k8s.io/e2e-test-images/busybox) as upstream's behaves where critest
+# looks: applets as hard links, not symlinks (masking /bin/ls must not mask every applet); a shell
+# that executes commands rather than running its own applets (Debian's dynamic busybox, not the
+# "standalone" busybox-static: else a masked /bin/ls still runs); and pgrep and ipcs, which Debian
+# leaves out of busybox: procps' and util-linux's. Each program comes with the libraries it loads.
+build_critest_busybox_tree() {
+  local tree=$1 deb dir program
+  deb=$(mktemp -d "$tree.deb.XXXXXX")
+  (cd "$deb" && apt-get download -q busybox >/dev/null) ||
+    die "cannot download Debian's busybox package (apt-get download busybox): run apt-get update"
+  dpkg-deb -x "$deb"/busybox_*.deb "$deb/root"
+  for dir in bin sbin usr/bin usr/sbin; do mkdir -p "$tree/$dir"; done
+  copy_with_libraries "$deb/root/bin/busybox" "$tree" /bin/busybox
+  rm -rf "$deb"
+  chroot "$tree" /bin/busybox --install
+  for program in /usr/bin/pgrep /usr/bin/ipcs; do
+    [[ -x $program ]] || die "$program is missing: install procps and util-linux"
+    copy_with_libraries "$program" "$tree" "$program"
+  done
+}
+
+# copy_with_libraries PROGRAM TREE PATH: PROGRAM as TREE/PATH, with the shared libraries it loads
+# (as ldd finds them on this host) at their paths under TREE.
+copy_with_libraries() {
+  local program=$1 tree=$2 path=$3 lib
+  mkdir -p "$tree$(dirname "$path")"
+  cp "$program" "$tree$path"
+  for lib in $(ldd "$program" | grep -o '/[^ ]*'); do
+    mkdir -p "$tree$(dirname "$lib")"
+    cp -L "$lib" "$tree$lib"
+  done
 }
 
 push() {
@@ -170,7 +207,7 @@ push() {
 # pushed as :latest, which is what critest pulls with -registry-prefix (it drops tags there).
 # Not reproducible: test-image-digest@sha256:9700... (an upstream manifest digest).
 push_critest_images() {
-  local work=$1 busybox="$SPAWNLET_TEST_IMAGES/busybox" name
+  local work=$1 name
   build_critest_image_trees "$work/trees"
   local master='nginx: master process nginx -g daemon off;'
   build_layer_variant "$work/nginx" "$work/trees/nginx" --config.entrypoint /usr/sbin/nginx \
@@ -190,8 +227,9 @@ push_critest_images() {
     push "$work/${image##*:}" "$name"
     push "$work/${image##*:}" "${name%%:*}:latest"
   done
-  push "$busybox" e2e-test-images/busybox:1.29-2
-  push "$busybox" e2e-test-images/busybox:latest
+  build_layer_variant "$work/critest-busybox" "$work/trees/busybox"
+  push "$work/critest-busybox" e2e-test-images/busybox:1.29-2
+  push "$work/critest-busybox" e2e-test-images/busybox:latest
   # Distinct images, as upstream: critest checks that each one, pulled next to busybox, carries
   # only its own tags (a label makes the configs, hence the image ids, differ).
   local repo
