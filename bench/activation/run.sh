@@ -14,7 +14,7 @@
 # section of docs/BENCHMARKS.md. It is a benchmark, never part of the test suite.
 #
 # Environment:
-#   SAMPLES=20 AWAKE_SAMPLES=50 WARMUP=2 SLEEPING_PODS=100
+#   SAMPLES=20 AWAKE_SAMPLES=200 WARMUP=2 SLEEPING_PODS=100
 #   WORK=/tmp/spawnlet-bench-activation   scratch directory (removed at the end)
 #   SKIP_BUILD=1                          reuse the jars already built
 #   NO_DOCS=1                             print the report but leave docs/BENCHMARKS.md alone
@@ -23,9 +23,10 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WORK=${WORK:-/tmp/spawnlet-bench-activation}
 SAMPLES=${SAMPLES:-20}
-AWAKE_SAMPLES=${AWAKE_SAMPLES:-50}
+AWAKE_SAMPLES=${AWAKE_SAMPLES:-200}
 WARMUP=${WARMUP:-2}
 SLEEPING_PODS=${SLEEPING_PODS:-100}
+LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
 IMAGE=docker.io/spawnlet/debian-systemd:bookworm
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 JAVA=$JAVA_HOME/bin/java
@@ -149,7 +150,7 @@ section() {
   echo "- Date: $(date -u +%Y-%m-%dT%H:%MZ)"
   echo "- Machine: $(nproc) CPUs ($cpu), $mem memory, kernel $(uname -r)," \
     "cgroups $( [[ -d /sys/fs/cgroup/unified ]] && echo 'hybrid (v1 + cgroup2 at /sys/fs/cgroup/unified)' || stat -fc %T /sys/fs/cgroup)," \
-    "shared with other engineers' builds and tests (noisy: see the max column)"
+    "load average at the start: $LOAD_AT_START, at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- spawnlet: $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown), crun $(crun --version | head -1 | awk '{print $3}')," \
     "conmon $(conmon --version 2>/dev/null | head -1 | awk '{print $3}'); systemd $(systemd-nspawn --version | head -1 | awk '{print $2}') (nspawn, socket-activate)"
   echo
