@@ -87,6 +87,7 @@ final class CommandSession {
   }
 
   private void run() {
+    long begun = System.nanoTime();
     ContainerStdio s;
     try {
       s = open.get();
@@ -98,6 +99,7 @@ final class CommandSession {
       client.finish(ExitStatus.failure(what + " failed: " + e.getMessage()));
       return;
     }
+    long opened = System.nanoTime();
     stdio = s;
     if (gone.get()) {
       s.terminate();
@@ -117,9 +119,13 @@ final class CommandSession {
                   }
                 });
     ExitStatus status;
+    long exited = 0;
+    long drained = 0;
     try {
       OptionalInt code = s.awaitExit();
+      exited = System.nanoTime();
       outputThread.join();
+      drained = System.nanoTime();
       status = ExitStatus.of(code);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -134,7 +140,18 @@ final class CommandSession {
     }
     stdio = null;
     s.close();
+    long closed = System.nanoTime();
     client.finish(status);
+    if (log.isDebugEnabled()) {
+      log.debug(
+          "{}: started in {} us, ran {} us, output drained {} us later, closed in {} us, reported in {} us",
+          what,
+          (opened - begun) / 1000,
+          (exited - opened) / 1000,
+          (drained - exited) / 1000,
+          (closed - drained) / 1000,
+          (System.nanoTime() - closed) / 1000);
+    }
   }
 
   private void feed() {
