@@ -143,6 +143,8 @@ class SystemUsernsIT {
     Booted host = boot("ns-node-" + suffix(), node);
     assertThat(exec(host.os(), "cat /proc/self/uid_map").split("\\s+"))
         .containsExactly("0", "0", "4294967295");
+    // pid mode POD (unset) in a system pod on the host's ids: still systemd as PID 1, no holder
+    assertThat(exec(host.os(), "cat /proc/1/comm").strip()).isEqualTo("systemd");
 
     // mode POD (0) with the kubelet's own mappings, outside our allocator's range
     long given = 40L << 20;

@@ -111,12 +111,15 @@ public final class PodSandboxRunner {
       SandboxFiles files = layout.files(id);
       writeSharedFiles(config, files, undo);
       if (PodPidNamespace.wanted(config)) {
-        if (usernsMapping == null) {
-          pidNamespaces.start(id, files, cgroupParent, undo);
-        } else {
+        if (SystemContainerSpec.HANDLER.equals(handler)) {
+          // systemd must be PID 1: a system container always gets a PID namespace of its own.
+          log.debug("pod sandbox {}: system pod, one PID namespace per container", id);
+        } else if (usernsMapping != null) {
           // A PID namespace owned by the host's user namespace would keep the pod's root from
           // mounting /proc: a pod in a user namespace gets one PID namespace per container.
           log.info("pod sandbox {}: in a user namespace, so one PID namespace per container", id);
+        } else {
+          pidNamespaces.start(id, files, cgroupParent, undo);
         }
       }
       List<String> ips = hostNetwork ? List.of() : setUpNetwork(config, id, nsPaths, undo);
