@@ -7,9 +7,9 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.spawnlet.cri.CriException;
@@ -49,12 +49,12 @@ public final class StreamingServer implements AutoCloseable {
       throw CriException.invalid("streamAddress", "\"" + bind + "\" has no numeric port");
     }
     StreamTokens tokens = new StreamTokens();
-    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     try {
       Channel server =
           new ServerBootstrap()
               .group(group)
-              .channel(NioServerSocketChannel.class)
+              .channel(EpollServerSocketChannel.class)
               // Writers (output pumps, port streams) wait while the channel is unwritable: a
               // 64 KiB high-water mark made them wait on every second 32 KiB chunk.
               .childOption(
