@@ -110,10 +110,18 @@ public final class PodSandboxRunner {
       }
       SandboxFiles files = layout.files(id);
       writeSharedFiles(config, files, undo);
+      List<String> ips = hostNetwork ? List.of() : setUpNetwork(config, id, nsPaths, undo);
+      if (!ips.isEmpty()) {
+        writeHosts(config, files, ips);
+      }
+      if (!hostNetwork) {
+        activation.open(id, config, Path.of(nsPaths.get("network")), cgroupParent, undo);
+      }
       if (PodPidNamespace.wanted(config)) {
-        if (SystemContainerSpec.HANDLER.equals(handler)) {
-          // systemd must be PID 1: a system container always gets a PID namespace of its own.
-          log.debug("pod sandbox {}: system pod, one PID namespace per container", id);
+        if (SystemContainerSpec.HANDLER.equals(handler) || activation.activated(id)) {
+          // systemd must be PID 1, and an activated container is told LISTEN_PID=1: either
+          // gets a PID namespace of its own.
+          log.debug("pod sandbox {}: one PID namespace per container", id);
         } else if (usernsMapping != null) {
           // A PID namespace owned by the host's user namespace would keep the pod's root from
           // mounting /proc: a pod in a user namespace gets one PID namespace per container.
@@ -121,13 +129,6 @@ public final class PodSandboxRunner {
         } else {
           pidNamespaces.start(id, files, cgroupParent, undo);
         }
-      }
-      List<String> ips = hostNetwork ? List.of() : setUpNetwork(config, id, nsPaths, undo);
-      if (!ips.isEmpty()) {
-        writeHosts(config, files, ips);
-      }
-      if (!hostNetwork) {
-        activation.open(id, config, Path.of(nsPaths.get("network")), cgroupParent, undo);
       }
 
       SandboxRecord rec =
