@@ -107,6 +107,28 @@ class StreamingIT {
   }
 
   @Test
+  void execRunsAsTheContainersUserAsExecSyncDoes() throws Exception {
+    Path config =
+        configs.container(
+            "user-" + UUID.randomUUID().toString().substring(0, 6),
+            IMAGE,
+            List.of("sleep", "3600"));
+    ObjectNode json = (ObjectNode) JSON.readTree(config.toFile());
+    json.putObject("linux")
+        .putObject("security_context")
+        .putObject("run_as_user")
+        .put("value", 1000);
+    JSON.writeValue(config.toFile(), json);
+    String user = createAndStart(config);
+    assertThat(run(crictl.command("exec", user, "id", "-u"), "").output().strip())
+        .isEqualTo("1000");
+    assertThat(crictl.runTrimmed("exec", "-s", user, "id", "-u")).isEqualTo("1000");
+    String terminal = String.join(" ", crictl.command("exec", "-it", user, "id", "-u"));
+    assertThat(run(List.of("script", "-qec", terminal, "/dev/null"), "").output()).contains("1000");
+    crictl.run("rm", "-f", user);
+  }
+
+  @Test
   void attachToTheContainersOwnStdio() throws Exception {
     String echo =
         createAndStart(

@@ -1,5 +1,7 @@
 package io.spawnlet.cri.oci;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.spawnlet.cri.CriException;
 import io.spawnlet.cri.host.ProcessTree;
 import io.spawnlet.cri.host.Syscalls;
@@ -35,6 +37,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class ExecProcess implements ContainerStdio {
   private static final int SIGKILL = 9;
+  private static final ObjectMapper PROCESS_JSON = new ObjectMapper();
   private static final Duration CONSOLE_TIMEOUT = Duration.ofSeconds(30);
 
   private final String containerId;
@@ -55,7 +58,12 @@ public final class ExecProcess implements ContainerStdio {
    * in a new terminal, else with pipes ({@code stdin} false: the command reads /dev/null).
    */
   static ExecProcess start(
-      RuntimeCommand command, String id, List<String> cmd, boolean tty, boolean stdin) {
+      RuntimeCommand command,
+      String id,
+      List<String> cmd,
+      Optional<ObjectNode> process,
+      boolean tty,
+      boolean stdin) {
     Path workDir;
     try {
       // Short and private: a unix socket path has at most 107 bytes.
@@ -70,10 +78,20 @@ public final class ExecProcess implements ContainerStdio {
     try {
       if (tty) {
         listener = Syscalls.listeningUnixSocket(console.toString(), Syscalls.SOCK_STREAM);
-        args.addAll(List.of("--tty", "--console-socket", console.toString()));
+        args.addAll(List.of("--console-socket", console.toString()));
       }
-      args.add(id);
-      args.addAll(cmd);
+      if (process.isPresent()) {
+        // The process file says terminal or not, and what to run.
+        Path processFile = workDir.resolve("process.json");
+        Files.write(processFile, PROCESS_JSON.writeValueAsBytes(process.get()));
+        args.addAll(List.of("--process", processFile.toString(), id));
+      } else {
+        if (tty) {
+          args.add("--tty");
+        }
+        args.add(id);
+        args.addAll(cmd);
+      }
       ProcessBuilder builder = new ProcessBuilder(command.argv(args));
       if (tty) {
         builder

@@ -248,13 +248,17 @@ public final class OciRuntime {
 
   /**
    * Starts {@code cmd} in container {@code id} for a streaming client: in a new terminal with
-   * {@code tty}, else with pipes ({@code stdin} false: it reads /dev/null).
+   * {@code tty}, else with pipes ({@code stdin} false: it reads /dev/null); as the container's own
+   * process (user, capabilities, environment) when {@code bundle}'s config.json says it, as
+   * ExecSync does.
    */
-  public ExecProcess startExec(String id, List<String> cmd, boolean tty, boolean stdin) {
+  public ExecProcess startExec(
+      String id, Optional<Path> bundle, List<String> cmd, boolean tty, boolean stdin) {
     if (cmd.isEmpty()) {
       throw CriException.invalid("cmd", "is empty: give the command to run in the container");
     }
-    return ExecProcess.start(command, id, cmd, tty, stdin);
+    return ExecProcess.start(
+        command, id, cmd, bundle.flatMap(b -> execProcessSpec(b, cmd, tty)), tty, stdin);
   }
 
   /**
@@ -262,6 +266,21 @@ public final class OciRuntime {
    * {@code cmd} without a terminal; empty if the bundle has no readable spec.
    */
   private static Optional<Path> execProcess(Path bundle, List<String> cmd) throws IOException {
+    Optional<ObjectNode> process = execProcessSpec(bundle, cmd, false);
+    if (process.isEmpty()) {
+      return Optional.empty();
+    }
+    Path file = Files.createTempFile("spawnlet-exec-", ".process.json");
+    Files.write(file, JSON.writeValueAsBytes(process.get()));
+    return Optional.of(file);
+  }
+
+  /**
+   * The OCI process of an exec in the container of {@code bundle}: the container's own process
+   * (user, groups, capabilities, environment, cwd, no_new_privs) running {@code cmd}, with or
+   * without a terminal; empty if the bundle's config.json is unreadable.
+   */
+  static Optional<ObjectNode> execProcessSpec(Path bundle, List<String> cmd, boolean terminal) {
     JsonNode spec;
     try {
       spec = JSON.readTree(bundle.resolve("config.json").toFile());
@@ -274,11 +293,9 @@ public final class OciRuntime {
     ObjectNode process = p.deepCopy();
     ArrayNode args = process.putArray("args");
     cmd.forEach(args::add);
-    process.put("terminal", false);
+    process.put("terminal", terminal);
     process.remove("consoleSize");
-    Path file = Files.createTempFile("spawnlet-exec-", ".process.json");
-    Files.write(file, JSON.writeValueAsBytes(process));
-    return Optional.of(file);
+    return Optional.of(process);
   }
 
   /** Applies new resource limits to a created or running container. */

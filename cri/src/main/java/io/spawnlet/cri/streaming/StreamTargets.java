@@ -14,6 +14,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * What a prepared stream request reaches once its client is connected: the process to exec, the
@@ -39,7 +40,9 @@ public final class StreamTargets {
 
   ContainerStdio exec(StreamRequest.Exec r) {
     ContainerRecord c = running(r.containerId());
-    return handlers.runtime(c.runtimeHandler()).startExec(c.id(), r.cmd(), r.tty(), r.stdin());
+    return handlers
+        .runtime(c.runtimeHandler())
+        .startExec(c.id(), Optional.of(bundles.bundleDir(c.id())), r.cmd(), r.tty(), r.stdin());
   }
 
   ContainerStdio attach(StreamRequest.Attach r) {
