@@ -41,7 +41,7 @@ now() { date +%s.%N; }
 # removes $WORK, logs included).
 fail() {
   echo "bench/agent.sh: $1" >&2
-  for log in "$WORK/agent.log" "$WORK/daemon.log" "$WORK/crictl.log"; do
+  for log in "$WORK/agent.log" "$WORK/daemon.log" "$WORK/crictl.log" "$WORK/kubectl.log"; do
     [[ -s $log ]] && { echo "--- last lines of $log" >&2; tail -n 30 "$log" >&2; }
   done
   exit 1
@@ -119,14 +119,16 @@ ready_count() {
     grep -c True || true
 }
 
-# wait_ready COUNT POLL: until COUNT bench pods are Ready, within READY_TIMEOUT seconds.
+# wait_ready COUNT: until the COUNT bench pods (all created already) are Ready, within
+# READY_TIMEOUT seconds. One `kubectl wait` (a watch): polling with kubectl would take a good part
+# of the 2 cores the agent is measured on.
 wait_ready() {
-  local deadline=$((SECONDS + READY_TIMEOUT)) ready
-  while ready=$(ready_count) && ((ready < $1)); do
-    ((SECONDS < deadline)) || fail "$ready of $1 pods Ready after $READY_TIMEOUT s"
-    kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent exited with $ready of $1 pods Ready"
-    sleep "$2"
-  done
+  "${KUBECTL[@]}" wait --for=condition=Ready pod -l bench=agent --timeout="${READY_TIMEOUT}s" \
+    >/dev/null 2>>"$WORK/kubectl.log" ||
+    fail "$(ready_count) of $1 pods Ready after $READY_TIMEOUT s (or the wait failed: $WORK/kubectl.log)"
+  local ready
+  ready=$(ready_count)
+  ((ready >= $1)) || fail "only $ready of $1 pods Ready"
 }
 
 # 1. The CRI alone first, then the agent: each burst on a node with no other bench pods.
@@ -165,7 +167,7 @@ echo "   the same $PODS pods through the agent…"
 for i in $(seq 1 "$PODS"); do pod_manifest "agent-$i"; done >"$WORK/pods.yaml"
 start=$(now)
 "${KUBECTL[@]}" apply -f "$WORK/pods.yaml" >/dev/null
-wait_ready "$PODS" 0.2
+wait_ready "$PODS"
 AGENT_SECONDS=$(seconds "$start" "$(now)")
 
 # 2. Up to TOTAL pods, ASLEEP of the new ones socket-activated (they sleep until a connection).
@@ -177,7 +179,7 @@ for i in $(seq 1 "$more"); do
 done >"$WORK/more.yaml"
 start=$(now)
 "${KUBECTL[@]}" apply -f "$WORK/more.yaml" >/dev/null
-wait_ready "$TOTAL" 1
+wait_ready "$TOTAL"
 MORE_SECONDS=$(seconds "$start" "$(now)")
 sleep 10 # let the burst settle before sampling the steady state
 ticks() { awk '{ print $14 + $15 }' "/proc/$AGENT_PID/stat"; }
@@ -208,7 +210,7 @@ daemon by direct CRI calls, in one run.
 
 Method:
 - CRI alone: $PODS busybox pods (\`sleep 86400\`), each \`crictl runp\` + \`create\` + \`start\`, all $PODS at once; timed from the first call until the last \`start\` returned; then removed.
-- Agent: the same $PODS pods as one \`kubectl apply\` of $PODS Pod objects (imagePullPolicy Never, the image already in the daemon's store); timed from \`kubectl apply\` until all $PODS have the condition Ready=True (kubectl polled every 0.2 s). This includes the apiserver, kube-scheduler's binding, the agent's informer, its CRI calls, its status patches and the poll.
+- Agent: the same $PODS pods as one \`kubectl apply\` of $PODS Pod objects (imagePullPolicy Never, the image already in the daemon's store); timed from \`kubectl apply\` until all $PODS have the condition Ready=True (one \`kubectl wait\`, a watch). This includes the apiserver, kube-scheduler's binding, the agent's informer, its CRI calls and its status patches.
 - The agent runs with \`--max-pods $MAX_PODS\` (the default, as the kubelet's, is 110).
 - Then $more more pods, $asleep of them socket-activated (\`spawnlet.io/activation: socket\`, port 8080, asleep until a connection), $TOTAL on the node in all ($MORE_SECONDS s from that apply to all Ready); after 10 s of rest the agent's VmRSS, and its CPU (utime + stime from /proc) over $SAMPLE s.
 

@@ -58,17 +58,7 @@ class AgentLifecycleIT {
     hookServer.start();
     // Before any pod: the agent's first pod lists the Services, so this one is surely seen.
     node.kubectl("create", "service", "clusterip", "my-db", "--tcp=5432:5432");
-    await("node Ready")
-        .atMost(SLOW)
-        .untilAsserted(
-            () ->
-                assertThat(
-                        node.field(
-                            "node",
-                            node.cluster().nodeName(),
-                            "{.status.conditions[?(@.type==\"Ready\")].status}"))
-                    .as(node.agentLogTail())
-                    .isEqualTo("True"));
+    node.awaitNodeReady(SLOW);
   }
 
   @AfterAll
