@@ -119,16 +119,26 @@ ready_count() {
     grep -c True || true
 }
 
-# wait_ready COUNT: until the COUNT bench pods (all created already) are Ready, within
-# READY_TIMEOUT seconds. One `kubectl wait` (a watch): polling with kubectl would take a good part
-# of the 2 cores the agent is measured on.
+# wait_ready COUNT: until COUNT bench pods are Ready, within READY_TIMEOUT seconds. One kubectl
+# watch writes each pod's Ready status to a file that awk reads: polling with a kubectl process a
+# time would take a good part of the 2 cores the agent is measured on, and `kubectl wait` on many
+# pods waits for them one after the other.
 wait_ready() {
-  "${KUBECTL[@]}" wait --for=condition=Ready pod -l bench=agent --timeout="${READY_TIMEOUT}s" \
-    >/dev/null 2>>"$WORK/kubectl.log" ||
-    fail "$(ready_count) of $1 pods Ready after $READY_TIMEOUT s (or the wait failed: $WORK/kubectl.log)"
-  local ready
-  ready=$(ready_count)
-  ((ready >= $1)) || fail "only $ready of $1 pods Ready"
+  local deadline=$((SECONDS + READY_TIMEOUT)) watch_pid
+  "${KUBECTL[@]}" get pods -l bench=agent --watch \
+    -o jsonpath='{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\n"}' \
+    >"$WORK/ready.watch" 2>>"$WORK/kubectl.log" &
+  watch_pid=$!
+  until awk -v n="$1" '{ ready[$1] = $2 } END { for (p in ready) c += ready[p] == "True"; exit !(c >= n) }' \
+    "$WORK/ready.watch"; do
+    if ((SECONDS >= deadline)) || ! kill -0 "$AGENT_PID" 2>/dev/null; then
+      kill "$watch_pid"
+      fail "$(ready_count) of $1 pods Ready after $((SECONDS - deadline + READY_TIMEOUT)) s (agent alive: $(kill -0 "$AGENT_PID" 2>/dev/null && echo yes || echo no))"
+    fi
+    sleep 0.2
+  done
+  kill "$watch_pid"
+  wait "$watch_pid" 2>/dev/null || true
 }
 
 # 1. The CRI alone first, then the agent: each burst on a node with no other bench pods.
@@ -210,7 +220,7 @@ daemon by direct CRI calls, in one run.
 
 Method:
 - CRI alone: $PODS busybox pods (\`sleep 86400\`), each \`crictl runp\` + \`create\` + \`start\`, all $PODS at once; timed from the first call until the last \`start\` returned; then removed.
-- Agent: the same $PODS pods as one \`kubectl apply\` of $PODS Pod objects (imagePullPolicy Never, the image already in the daemon's store); timed from \`kubectl apply\` until all $PODS have the condition Ready=True (one \`kubectl wait\`, a watch). This includes the apiserver, kube-scheduler's binding, the agent's informer, its CRI calls and its status patches.
+- Agent: the same $PODS pods as one \`kubectl apply\` of $PODS Pod objects (imagePullPolicy Never, the image already in the daemon's store); timed from \`kubectl apply\` until all $PODS have the condition Ready=True (seen by one \`kubectl get --watch\`). This includes the apiserver, kube-scheduler's binding, the agent's informer, its CRI calls and its status patches.
 - The agent runs with \`--max-pods $MAX_PODS\` (the default, as the kubelet's, is 110).
 - Then $more more pods, $asleep of them socket-activated (\`spawnlet.io/activation: socket\`, port 8080, asleep until a connection), $TOTAL on the node in all ($MORE_SECONDS s from that apply to all Ready); after 10 s of rest the agent's VmRSS, and its CPU (utime + stime from /proc) over $SAMPLE s.
 
