@@ -204,6 +204,7 @@ SLEEPING=$("${SPAWNLET[@]}" pods --socket "$WORK/cri.sock" 2>/dev/null | grep -c
 
 OVERHEAD=$(awk -v a="$AGENT_SECONDS" -v c="$CRI_SECONDS" 'BEGIN { printf "%.0f", 100 * (a - c) / c }')
 met() { if awk -v v="$1" -v t="$2" 'BEGIN { exit !(v <= t) }'; then echo yes; else echo "**no**"; fi; }
+git -C "$REPO" update-index -q --refresh >/dev/null 2>&1 || true # stat-only changes are no changes
 COMMIT=$(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" diff --quiet HEAD 2>/dev/null || echo -dirty)
 REPORT=$(
   cat <<EOF
