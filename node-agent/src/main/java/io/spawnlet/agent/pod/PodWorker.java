@@ -90,7 +90,6 @@ final class PodWorker {
   private Instant planned = Instant.MIN;
   private String sandboxId;
   private SandboxStatus sandboxStatus = new SandboxStatus(List.of(), Optional.empty());
-  private List<ContainerView> listed;
   private boolean initDone;
   private boolean announced;
   private Phase finished;
@@ -224,20 +223,7 @@ final class PodWorker {
     return hooks;
   }
 
-  /**
-   * The sandbox's containers, listed once a sync (the status snapshot included) unless this worker
-   * changed them meanwhile: with hundreds of pods, one listing per container per poll was most of
-   * the agent's steady CPU.
-   */
-  private List<ContainerView> containers() {
-    if (listed == null) {
-      listed = runtime.containers(sandboxId);
-    }
-    return listed;
-  }
-
   private void step() throws InterruptedException {
-    listed = null;
     if (finished == Phase.FAILED && plan == null) {
       return; // refused: nothing to run
     }
@@ -396,7 +382,6 @@ final class PodWorker {
         }
         case CREATED -> {
           runtime.startContainer(c.id());
-          listed = null;
           return false;
         }
         default -> {
@@ -421,10 +406,7 @@ final class PodWorker {
       ContainerView c = latest.get();
       started += c.state() == ContainerView.State.CREATED ? 0 : 1;
       switch (c.state()) {
-        case CREATED -> {
-          runtime.startContainer(c.id());
-          listed = null;
-        }
+        case CREATED -> runtime.startContainer(c.id());
         case RUNNING -> {
           waiting.remove(container.name());
           if (awake) {
@@ -522,7 +504,6 @@ final class PodWorker {
         plan.sandbox().terminationGrace(),
         container.preStop(),
         observer);
-    listed = null;
     probes.remove(c.id());
   }
 
@@ -555,12 +536,11 @@ final class PodWorker {
       return;
     }
     // The kubelet keeps the last dead container for logs and status; older ones go.
-    for (ContainerView old : containers()) {
+    for (ContainerView old : runtime.containers(sandboxId)) {
       if (old.name().equals(container.name())
           && old.attempt() < exited.attempt()
           && old.state() == ContainerView.State.EXITED) {
         runtime.removeContainer(old.id());
-        listed = null;
       }
     }
     createAndStart(container, exited.attempt() + 1);
@@ -576,7 +556,6 @@ final class PodWorker {
       throw e;
     }
     String id = runtime.createContainer(sandboxId, plan.sandbox(), container, attempt);
-    listed = null;
     runtime.startContainer(id);
     waiting.remove(container.name());
     observer.event(false, "Started", "Started container " + container.name());
@@ -613,11 +592,10 @@ final class PodWorker {
     log.warn("pod {}: {}; killing the container", key, message);
     observer.event(true, "FailedPostStartHook", message);
     runtime.stopContainer(id, plan.sandbox().terminationGrace());
-    listed = null;
   }
 
   private Optional<ContainerView> latest(String name) {
-    return containers().stream()
+    return runtime.containers(sandboxId).stream()
         .filter(c -> c.name().equals(name))
         .max(Comparator.comparingInt(ContainerView::attempt));
   }
@@ -641,7 +619,7 @@ final class PodWorker {
           List.of(),
           List.of());
     }
-    List<ContainerView> all = sandboxId == null ? List.of() : containers();
+    List<ContainerView> all = sandboxId == null ? List.of() : runtime.containers(sandboxId);
     List<ContainerSnapshot> inits =
         plan.initContainers().stream().map(c -> containerSnapshot(c, all)).toList();
     List<ContainerSnapshot> apps =
