@@ -1,10 +1,14 @@
 package io.spawnlet.e2e;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -104,6 +108,21 @@ final class AgentNode implements AutoCloseable {
   void killAgent() throws InterruptedException {
     agent.destroyForcibly();
     agent.waitFor();
+  }
+
+  /** Waits until the node reports Ready=True; fails with the agent's log tail. */
+  void awaitNodeReady(Duration atMost) {
+    await("node Ready")
+        .atMost(atMost)
+        .untilAsserted(
+            () ->
+                assertThat(
+                        field(
+                            "node",
+                            cluster.nodeName(),
+                            "{.status.conditions[?(@.type==\"Ready\")].status}"))
+                    .as(agentLogTail())
+                    .isEqualTo("True"));
   }
 
   /** One field of an object in the default namespace, by kubectl's JSONPath. */

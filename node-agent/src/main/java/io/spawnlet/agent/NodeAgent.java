@@ -43,6 +43,7 @@ public final class NodeAgent implements AutoCloseable {
 
   private final KubernetesClient client;
   private final NodeHeartbeat heartbeat;
+  private final ApiPodInputs inputs;
   private final ApiPodController pods;
   private final Optional<MirrorPods> mirrors;
   private final Optional<StaticPodController> staticPods;
@@ -55,7 +56,7 @@ public final class NodeAgent implements AutoCloseable {
             client, node, settings.stateDir(), runtime::runtimeProblems, runtime::runtimeVersion);
     this.heartbeat =
         new NodeHeartbeat(status, new NodeLease(client, node.nodeName(), LEASE_DURATION), node);
-    ApiPodInputs inputs =
+    this.inputs =
         new ApiPodInputs(
             client, node.nodeName(), node.hostIps(), () -> allocatable(settings.stateDir()));
     this.pods = new ApiPodController(client, settings, runtime, inputs);
@@ -149,6 +150,7 @@ public final class NodeAgent implements AutoCloseable {
     staticPods.ifPresent(StaticPodController::close);
     mirrors.ifPresent(MirrorPods::close);
     pods.close();
+    inputs.close();
     heartbeat.close();
     client.close();
   }

@@ -4,17 +4,23 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequest;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
@@ -22,12 +28,17 @@ import java.util.function.Supplier;
  * authorizer lets a node read those its pods refer to); service account tokens by TokenRequest,
  * bound to the pod, cached and renewed after 80% of their lifetime as the kubelet does.
  */
-public final class ApiPodInputs implements PodInputs {
+public final class ApiPodInputs implements PodInputs, AutoCloseable {
+  /** How long a pod's planning waits for the first list of Services (the kubelet waits too). */
+  private static final Duration SERVICES_SYNC_WAIT = Duration.ofSeconds(30);
+
   private final KubernetesClient client;
   private final String nodeName;
   private final List<String> hostIps;
   private final Supplier<Map<String, Quantity>> allocatable;
   private final Map<String, CachedToken> tokens = new ConcurrentHashMap<>();
+  private SharedIndexInformer<Service> services;
+  private CompletableFuture<Void> servicesListed;
 
   private record CachedToken(String token, Instant renewAfter) {}
 
@@ -69,6 +80,36 @@ public final class ApiPodInputs implements PodInputs {
       }
       throw e;
     }
+  }
+
+  /**
+   * From a watch of every namespace's Services (the Node authorizer lets a node read them), started
+   * on the first call; until its first list arrives planning waits, then fails to be retried.
+   */
+  @Override
+  public List<Service> services(String namespace) {
+    CompletableFuture<Void> listed;
+    synchronized (this) {
+      if (services == null) {
+        services = client.services().inAnyNamespace().runnableInformer(0);
+        servicesListed = services.start().toCompletableFuture();
+      }
+      listed = servicesListed;
+    }
+    if (!services.hasSynced()) {
+      try {
+        listed.get(SERVICES_SYNC_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (ExecutionException | TimeoutException e) {
+        throw new PodInputException(
+            "cannot list the cluster's Services for the service link variables: " + e.getMessage());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new PodInputException("interrupted while listing the cluster's Services");
+      }
+    }
+    return services.getStore().list().stream()
+        .filter(s -> namespace.equals(s.getMetadata().getNamespace()))
+        .toList();
   }
 
   @Override
@@ -128,5 +169,13 @@ public final class ApiPodInputs implements PodInputs {
   @Override
   public Map<String, Quantity> nodeAllocatable() {
     return allocatable.get();
+  }
+
+  /** Stops the Services watch. */
+  @Override
+  public synchronized void close() {
+    if (services != null) {
+      services.stop();
+    }
   }
 }

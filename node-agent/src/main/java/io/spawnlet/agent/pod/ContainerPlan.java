@@ -1,5 +1,6 @@
 package io.spawnlet.agent.pod;
 
+import io.spawnlet.agent.probe.LifecycleHandler;
 import io.spawnlet.agent.probe.ProbePlan;
 import java.util.List;
 import java.util.Map;
@@ -7,7 +8,8 @@ import java.util.Optional;
 
 /**
  * One container of a pod as the runtime will create it: command and args already expanded ({@code
- * $(VAR)}), env in order, mounts resolved to host paths, resources in CRI units.
+ * $(VAR)}), env in order, mounts resolved to host paths, resources in CRI units; its postStart and
+ * preStop hooks.
  */
 public record ContainerPlan(
     String name,
@@ -31,7 +33,9 @@ public record ContainerPlan(
     String terminationMessagePath,
     Optional<ProbePlan> startupProbe,
     Optional<ProbePlan> livenessProbe,
-    Optional<ProbePlan> readinessProbe) {
+    Optional<ProbePlan> readinessProbe,
+    Optional<LifecycleHandler> postStart,
+    Optional<LifecycleHandler> preStop) {
 
   /** Linux resources in the units the CRI uses; 0 = not set. */
   public record Resources(long cpuShares, long cpuQuota, long cpuPeriod, long memoryLimitBytes) {

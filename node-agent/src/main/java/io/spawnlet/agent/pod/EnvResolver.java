@@ -9,10 +9,12 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceFieldSelector;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +24,8 @@ import java.util.Optional;
 /**
  * A container's environment the kubelet's way: envFrom first (configMaps and secrets, with their
  * prefix), then env in order, each value {@code $(VAR)}-expanded against what came before; values
- * from fieldRef (the downward API), resourceFieldRef, configMapKeyRef and secretKeyRef.
+ * from fieldRef (the downward API), resourceFieldRef, configMapKeyRef and secretKeyRef; then the
+ * service links ({@link ServiceLinks}) that no entry of the container's set.
  */
 final class EnvResolver {
   private final PodInputs inputs;
@@ -33,6 +36,9 @@ final class EnvResolver {
 
   Map<String, String> resolve(Pod pod, Container c, String field, List<String> podIps) {
     Map<String, String> env = new LinkedHashMap<>();
+    // $(VAR) sees the service links too, which come last and never override the container's own.
+    Map<String, String> services = serviceLinks(pod);
+    Map<String, String> scope = new HashMap<>(services);
     String ns = namespace(pod);
     List<EnvFromSource> from = Objects.requireNonNullElse(c.getEnvFrom(), List.of());
     for (int i = 0; i < from.size(); i++) {
@@ -43,11 +49,12 @@ final class EnvResolver {
       if (s.getConfigMapRef() != null) {
         boolean optional = Boolean.TRUE.equals(s.getConfigMapRef().getOptional());
         configMap(ns, s.getConfigMapRef().getName(), optional)
-            .ifPresent(cm -> configMapData(cm).forEach((k, v) -> env.put(prefix + k, v)));
+            .ifPresent(cm -> configMapData(cm).forEach((k, v) -> put(env, scope, prefix + k, v)));
       } else if (s.getSecretRef() != null) {
         boolean optional = Boolean.TRUE.equals(s.getSecretRef().getOptional());
         secret(ns, s.getSecretRef().getName(), optional)
-            .ifPresent(sec -> secretData(sec).forEach((k, v) -> env.put(prefix + k, utf8(v))));
+            .ifPresent(
+                sec -> secretData(sec).forEach((k, v) -> put(env, scope, prefix + k, utf8(v))));
       } else {
         throw new PodRefusedException(f, "needs configMapRef or secretRef");
       }
@@ -61,13 +68,44 @@ final class EnvResolver {
       }
       if (e.getValueFrom() == null) {
         // Later entries may refer to earlier ones, as in Kubernetes.
-        env.put(e.getName(), PodPlanner.expand(Objects.requireNonNullElse(e.getValue(), ""), env));
+        put(
+            env,
+            scope,
+            e.getName(),
+            PodPlanner.expand(Objects.requireNonNullElse(e.getValue(), ""), scope));
       } else {
         valueFrom(pod, e.getValueFrom(), f + ".valueFrom", podIps)
-            .ifPresent(v -> env.put(e.getName(), v));
+            .ifPresent(v -> put(env, scope, e.getName(), v));
       }
     }
+    services.forEach(env::putIfAbsent);
     return env;
+  }
+
+  private static void put(Map<String, String> env, Map<String, String> scope, String k, String v) {
+    env.put(k, v);
+    scope.put(k, v);
+  }
+
+  /**
+   * The kubelet's service links: the variables of the Services in the pod's namespace (unless
+   * enableServiceLinks is false) and always of the apiserver's own Service ({@code
+   * default/kubernetes}); a Service of the pod's namespace wins over it on a clash. None without an
+   * apiserver.
+   */
+  private Map<String, String> serviceLinks(Pod pod) {
+    if (!inputs.hasApiserver()) {
+      return Map.of();
+    }
+    String ns = namespace(pod);
+    Map<String, Service> byName = new HashMap<>();
+    inputs.services(ServiceLinks.MASTER_NAMESPACE).stream()
+        .filter(s -> s.getMetadata().getName().equals(ServiceLinks.MASTER_SERVICE))
+        .forEach(s -> byName.put(s.getMetadata().getName(), s));
+    if (!Boolean.FALSE.equals(pod.getSpec().getEnableServiceLinks())) {
+      inputs.services(ns).forEach(s -> byName.put(s.getMetadata().getName(), s));
+    }
+    return ServiceLinks.env(List.copyOf(byName.values()));
   }
 
   private Optional<String> valueFrom(Pod pod, EnvVarSource src, String f, List<String> podIps) {

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -21,6 +22,9 @@ public interface PodInputs {
   Optional<ConfigMap> configMap(String namespace, String name);
 
   Optional<Secret> secret(String namespace, String name);
+
+  /** The Services of {@code namespace} (for the service link variables). */
+  List<Service> services(String namespace);
 
   /** A bound token (TokenRequest) for the pod's service account, for {@code audience}. */
   String serviceAccountToken(Pod pod, String audience, long expirationSeconds);
@@ -48,6 +52,11 @@ public interface PodInputs {
       @Override
       public Optional<Secret> secret(String namespace, String name) {
         return Optional.empty();
+      }
+
+      @Override
+      public List<Service> services(String namespace) {
+        return List.of(); // no apiserver, no Services: a static pod gets no service links
       }
 
       @Override

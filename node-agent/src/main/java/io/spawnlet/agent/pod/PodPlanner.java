@@ -103,7 +103,8 @@ public final class PodPlanner {
           "tty",
           "terminationMessagePath",
           "terminationMessagePolicy",
-          "resizePolicy");
+          "resizePolicy",
+          "lifecycle");
   private static final Set<String> CONTAINER_SECURITY_FIELDS =
       Set.of(
           "privileged",
@@ -332,7 +333,9 @@ public final class PodPlanner {
         Objects.requireNonNullElse(c.getTerminationMessagePath(), "/dev/termination-log"),
         ProbePlans.of(c.getStartupProbe(), c, field + ".startupProbe"),
         ProbePlans.of(c.getLivenessProbe(), c, field + ".livenessProbe"),
-        ProbePlans.of(c.getReadinessProbe(), c, field + ".readinessProbe"));
+        ProbePlans.of(c.getReadinessProbe(), c, field + ".readinessProbe"),
+        LifecyclePlans.postStart(c, field),
+        LifecyclePlans.preStop(c, field));
   }
 
   private List<MountPlan> mounts(Container c, String field, VolumePlanner.Planned volumes) {

@@ -38,6 +38,11 @@ final class PodStatusUpdates implements AutoCloseable {
   /** Queues {@code status} unless it is what was sent last (timestamps of conditions aside). */
   void offer(PodRef pod, PodStatus status) {
     String json = Serialization.asJson(status);
+    if (status.getReason() == null && json.startsWith("{\"")) {
+      // A merge patch leaves out what it does not name: a pod-level reason of an earlier status
+      // (CreateContainerConfigError while an input was missing) would stay for good.
+      json = "{\"reason\":null,\"message\":null," + json.substring(1);
+    }
     if (json.equals(sent.get(pod.uid()))) {
       return;
     }

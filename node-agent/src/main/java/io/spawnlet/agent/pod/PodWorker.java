@@ -6,6 +6,8 @@ import io.spawnlet.agent.pod.PodRuntime.SandboxView;
 import io.spawnlet.agent.pod.PodSnapshot.ContainerSnapshot;
 import io.spawnlet.agent.pod.PodSnapshot.Phase;
 import io.spawnlet.agent.pod.PodSnapshot.Problem;
+import io.spawnlet.agent.probe.LifecycleHandler;
+import io.spawnlet.agent.probe.LifecycleHookRunner;
 import io.spawnlet.agent.probe.ProbePlan;
 import io.spawnlet.agent.probe.ProbeRunner;
 import io.spawnlet.agent.probe.ProbeTracker;
@@ -36,12 +38,13 @@ import org.slf4j.LoggerFactory;
  *   plan the pod (configMaps, secrets, tokens read now; a missing one: CreateContainerConfigError, retried)
  *     → adopt a ready sandbox with the pod's uid ─or─ write volumes, run a new sandbox
  *     → init containers in order, each until it exits 0 (restarted with back-off)
- *     → app containers created and started
+ *     → app containers created and started, each one's postStart hook run (a failure kills it)
  *     → every poll: probes; exited containers restarted per restartPolicy with back-off;
  *       every refresh: plan again, volume files rewritten when their sources changed
  *     → the observer gets a snapshot after every sync
  *   detach(): the thread ends, the pod keeps running (agent restart, SIGTERM)
- *   terminate(grace): containers stopped with the grace period, sandbox stopped and removed
+ *   terminate(grace): preStop hooks, containers stopped within the grace period, sandbox stopped
+ *     and removed
  * </pre>
  *
  * Runtime failures are logged and retried with the same back-off; the pod's state lives in the
@@ -50,6 +53,12 @@ import org.slf4j.LoggerFactory;
 final class PodWorker {
   private static final Logger log = LoggerFactory.getLogger(PodWorker.class);
   private static final Duration REFRESH = Duration.ofSeconds(10);
+
+  /**
+   * A bound on a postStart hook, which the kubelet leaves unbounded: the pod's worker waits for it
+   * and would otherwise never notice a deletion.
+   */
+  private static final Duration POST_START_TIMEOUT = Duration.ofMinutes(2);
 
   /** Works out the pod's plan; {@code podIps} are empty before its sandbox exists. */
   interface PodPlanSource {
@@ -68,6 +77,7 @@ final class PodWorker {
   private final PodTerminator terminator;
   private final PodObserver observer;
   private final ProbeRunner prober;
+  private final LifecycleHookRunner hooks;
   private final Duration poll;
   private final Map<String, RestartBackoff> backoffs = new HashMap<>();
   private final Set<String> handledExits = new HashSet<>();
@@ -101,6 +111,7 @@ final class PodWorker {
     this.terminator = terminator;
     this.observer = observer;
     this.prober = prober;
+    this.hooks = new LifecycleHookRunner(runtime);
     this.poll = poll;
   }
 
@@ -196,11 +207,20 @@ final class PodWorker {
               ? terminationGrace
               : plan != null ? plan.sandbox().terminationGrace() : Duration.ofSeconds(30);
       try {
-        terminator.terminate(key, uid, grace);
+        terminator.terminate(key, uid, grace, preStops(), observer);
       } catch (RuntimeException e) {
         log.error("pod {}: could not stop and remove it: {}", key, e.getMessage());
       }
     }
+  }
+
+  /** The planned containers' preStop hooks by name (none before the pod was planned). */
+  private Map<String, LifecycleHandler> preStops() {
+    Map<String, LifecycleHandler> hooks = new HashMap<>();
+    if (plan != null) {
+      plan.containers().forEach(c -> c.preStop().ifPresent(h -> hooks.put(c.name(), h)));
+    }
+    return hooks;
   }
 
   private void step() throws InterruptedException {
@@ -477,7 +497,13 @@ final class PodWorker {
     String message = "Container " + container.name() + " " + why + ", will be restarted";
     log.info("pod {}: {}", key, message);
     observer.event(false, "Killing", message);
-    runtime.stopContainer(c.id(), plan.sandbox().terminationGrace());
+    terminator.stopContainer(
+        key,
+        c,
+        sandboxStatus.ips().stream().findFirst().orElse("127.0.0.1"),
+        plan.sandbox().terminationGrace(),
+        container.preStop(),
+        observer);
     probes.remove(c.id());
   }
 
@@ -539,6 +565,33 @@ final class PodWorker {
         container.name(),
         attempt,
         shortId(id));
+    container.postStart().ifPresent(hook -> runPostStart(container, id, hook));
+  }
+
+  /**
+   * The kubelet's postStart: run right after the start, the worker waiting for it; a failed hook
+   * kills the container, which restartPolicy then restarts with back-off. In a sleeping
+   * (socket-activated) pod the container does not run yet and the hook would wake the pod, so the
+   * hook is not run there.
+   */
+  private void runPostStart(ContainerPlan container, String id, LifecycleHandler hook) {
+    if (sandboxStatus.activation().map(a -> !a.equals("running")).orElse(false)) {
+      log.info(
+          "pod {}: postStart hook of container {} not run: the pod is asleep (socket activation)",
+          key,
+          container.name());
+      return;
+    }
+    String ip = sandboxStatus.ips().stream().findFirst().orElse("127.0.0.1");
+    Optional<String> failure = hooks.run(hook, id, ip, POST_START_TIMEOUT);
+    if (failure.isEmpty()) {
+      return;
+    }
+    String message =
+        "PostStartHook failed for container " + container.name() + ": " + failure.get();
+    log.warn("pod {}: {}; killing the container", key, message);
+    observer.event(true, "FailedPostStartHook", message);
+    runtime.stopContainer(id, plan.sandbox().terminationGrace());
   }
 
   private Optional<ContainerView> latest(String name) {

@@ -69,7 +69,7 @@ final class ProbePlans {
     return value == null || value <= 0 ? dflt : value;
   }
 
-  private static int port(IntOrString port, Container c, String field) {
+  static int port(IntOrString port, Container c, String field) {
     if (port == null) {
       throw new PodRefusedException(field, "missing");
     }

@@ -9,10 +9,16 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.ServicePortBuilder;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.spawnlet.agent.probe.LifecycleHandler;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
@@ -30,6 +36,8 @@ class ApiPodPlanningTest {
 
   private final Map<String, Secret> secrets = new HashMap<>();
 
+  private final List<Service> services = new ArrayList<>();
+
   private final PodInputs inputs =
       new PodInputs() {
         @Override
@@ -45,6 +53,13 @@ class ApiPodPlanningTest {
         @Override
         public Optional<Secret> secret(String namespace, String name) {
           return Optional.ofNullable(secrets.get(namespace + "/" + name));
+        }
+
+        @Override
+        public List<Service> services(String namespace) {
+          return services.stream()
+              .filter(s -> s.getMetadata().getNamespace().equals(namespace))
+              .toList();
         }
 
         @Override
@@ -186,5 +201,117 @@ class ApiPodPlanningTest {
     assertThatThrownBy(() -> plan(POD, List.of()))
         .isInstanceOf(PodInputException.class)
         .hasMessageContaining("ns/cfg");
+  }
+
+  private static Service service(
+      String namespace, String name, String clusterIp, ServicePort... ports) {
+    return new ServiceBuilder()
+        .withNewMetadata()
+        .withNamespace(namespace)
+        .withName(name)
+        .endMetadata()
+        .withNewSpec()
+        .withClusterIP(clusterIp)
+        .withPorts(ports)
+        .endSpec()
+        .build();
+  }
+
+  private static ServicePort port(String name, int port, String protocol) {
+    return new ServicePortBuilder().withName(name).withPort(port).withProtocol(protocol).build();
+  }
+
+  private static final String LINKED_POD =
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: app, namespace: ns, uid: u-2}
+      spec:
+        containers:
+        - name: c
+          image: busybox
+          command: ["echo", "$(MY_DB_SERVICE_HOST)"]
+          env:
+          - {name: DB_URL, value: "pg://$(MY_DB_SERVICE_HOST):$(MY_DB_SERVICE_PORT_PG)"}
+          - {name: MY_DB_SERVICE_PORT, value: mine}
+      """;
+
+  private void linkedServices() {
+    services.add(service("default", "kubernetes", "10.96.0.1", port("https", 443, null)));
+    services.add(service("default", "elsewhere", "10.96.0.9", port(null, 80, "TCP")));
+    services.add(
+        service(
+            "ns", "my-db", "10.96.0.7", port("pg", 5432, null), port("metrics-udp", 9100, "UDP")));
+    services.add(service("ns", "headless", "None", port(null, 80, null)));
+  }
+
+  @Test
+  void serviceLinksAreTheKubeletsVariablesOfTheNamespacesServicesAndTheApiserver() {
+    linkedServices();
+    ContainerPlan c = plan(LINKED_POD, List.of()).containers().getFirst();
+    assertThat(c.env())
+        .containsEntry("MY_DB_SERVICE_HOST", "10.96.0.7")
+        .containsEntry("MY_DB_SERVICE_PORT", "mine") // the container's own entry wins
+        .containsEntry("MY_DB_SERVICE_PORT_PG", "5432")
+        .containsEntry("MY_DB_SERVICE_PORT_METRICS_UDP", "9100")
+        .containsEntry("MY_DB_PORT", "tcp://10.96.0.7:5432")
+        .containsEntry("MY_DB_PORT_5432_TCP", "tcp://10.96.0.7:5432")
+        .containsEntry("MY_DB_PORT_5432_TCP_PROTO", "tcp")
+        .containsEntry("MY_DB_PORT_5432_TCP_PORT", "5432")
+        .containsEntry("MY_DB_PORT_5432_TCP_ADDR", "10.96.0.7")
+        .containsEntry("MY_DB_PORT_9100_UDP", "udp://10.96.0.7:9100")
+        .containsEntry("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+        .containsEntry("KUBERNETES_SERVICE_PORT", "443")
+        .containsEntry("KUBERNETES_SERVICE_PORT_HTTPS", "443")
+        .containsEntry("KUBERNETES_PORT", "tcp://10.96.0.1:443")
+        .containsEntry("DB_URL", "pg://10.96.0.7:5432")
+        .doesNotContainKeys("ELSEWHERE_SERVICE_HOST", "HEADLESS_SERVICE_HOST");
+    assertThat(c.command()).containsExactly("echo", "10.96.0.7");
+    assertThat(List.copyOf(c.env().keySet()).subList(0, 2))
+        .containsExactly("DB_URL", "MY_DB_SERVICE_PORT");
+  }
+
+  @Test
+  void withoutServiceLinksOnlyTheApiserversVariablesRemain() {
+    linkedServices();
+    String yaml = LINKED_POD.replace("spec:\n", "spec:\n  enableServiceLinks: false\n");
+    ContainerPlan c = plan(yaml, List.of()).containers().getFirst();
+    assertThat(c.env())
+        .containsEntry("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+        .doesNotContainKeys("MY_DB_SERVICE_HOST", "MY_DB_PORT")
+        .containsEntry("DB_URL", "pg://$(MY_DB_SERVICE_HOST):$(MY_DB_SERVICE_PORT_PG)");
+  }
+
+  @Test
+  void lifecycleHooksArePlannedWithNamedPortsResolved() {
+    String yaml =
+        LINKED_POD.replace(
+            "    command:",
+            "    ports: [{name: admin, containerPort: 9000}]\n"
+                + "    lifecycle:\n"
+                + "      postStart: {exec: {command: [touch, /started]}}\n"
+                + "      preStop: {httpGet: {port: admin, path: /drain, host: 127.0.0.1}}\n"
+                + "    command:");
+    ContainerPlan c = plan(yaml, List.of()).containers().getFirst();
+    assertThat(c.postStart()).contains(new LifecycleHandler.Exec(List.of("touch", "/started")));
+    assertThat(c.preStop())
+        .contains(new LifecycleHandler.HttpGet("HTTP", "127.0.0.1", 9000, "/drain", Map.of()));
+    ContainerPlan sleeping =
+        plan(
+                yaml.replace(
+                    "{httpGet: {port: admin, path: /drain, host: 127.0.0.1}}",
+                    "{sleep: {seconds: 5}}"),
+                List.of())
+            .containers()
+            .getFirst();
+    assertThat(sleeping.preStop()).contains(new LifecycleHandler.Sleep(Duration.ofSeconds(5)));
+    assertThatThrownBy(
+            () ->
+                plan(
+                    yaml.replace(
+                        "{exec: {command: [touch, /started]}}", "{tcpSocket: {port: 9000}}"),
+                    List.of()))
+        .isInstanceOf(PodRefusedException.class)
+        .hasMessageContaining("spec.containers[0].lifecycle.postStart.tcpSocket");
   }
 }
