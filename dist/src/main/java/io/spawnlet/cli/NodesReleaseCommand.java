@@ -3,6 +3,7 @@ package io.spawnlet.cli;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.spawnlet.agent.NodeAgent;
+import io.spawnlet.agent.NodeRelease;
 import io.spawnlet.cri.activation.ActivationSpec;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,7 +28,7 @@ import picocli.CommandLine.Option;
       "Run by the chart's pre-delete Job on 'helm uninstall'."
     })
 final class NodesReleaseCommand implements Callable<Integer> {
-  static final String RELEASE_ANNOTATION = "spawnlet.io/release-requested";
+  static final String RELEASE_ANNOTATION = NodeRelease.ANNOTATION;
   private static final Duration POLL = Duration.ofSeconds(2);
 
   @Option(

@@ -192,6 +192,25 @@ class HelmNodeIT {
     Files.writeString(work.resolve("sandbox-ids"), crictl.run("pods", "-q"));
 
     // helm upgrade with a changed value: a new agent pod; the system pod runs on untouched.
+    HelmUpgradeDiagnostics diagnostics = HelmUpgradeDiagnostics.start(containerdCrictl(), hostRoot);
+    try {
+      upgradeKeepsThePod(values, agentPod, spawnletNode, crictl, containerId, podIp);
+    } finally {
+      diagnostics.finish(containerdCrictl(), crictl, node.dir().resolve("logs"));
+    }
+
+    // helm uninstall: the pre-delete Job releases the node; the Node object goes.
+    helm("uninstall", "spawnlet", "-n", NAMESPACE, "--wait", "--timeout", "5m").requireSuccess();
+    assertThat(controlPlane.kubectl("get", "node", spawnletNode).stderr()).contains("NotFound");
+  }
+
+  private static void upgradeKeepsThePod(
+      Path values,
+      String agentPod,
+      String spawnletNode,
+      Crictl crictl,
+      String containerId,
+      String podIp) {
     helm(
             "upgrade",
             "spawnlet",
@@ -219,10 +238,6 @@ class HelmNodeIT {
                 .requireSuccess())
         .isEqualTo("0");
     PodHttp.awaitBody("http://" + podIp + "/", SLOW, body -> assertThat(body).contains("hello"));
-
-    // helm uninstall: the pre-delete Job releases the node; the Node object goes.
-    helm("uninstall", "spawnlet", "-n", NAMESPACE, "--wait", "--timeout", "5m").requireSuccess();
-    assertThat(controlPlane.kubectl("get", "node", spawnletNode).stderr()).contains("NotFound");
   }
 
   /** Waits for a Running, Ready agent pod other than {@code previous}; returns its uid. */
@@ -293,8 +308,12 @@ class HelmNodeIT {
         subnetPrefix);
   }
 
+  private static Crictl containerdCrictl() {
+    return new Crictl(crictlBinary(), node.containerdSocket(), work.resolve("crictl"));
+  }
+
   private static String agentLogs() {
-    Crictl containerd = new Crictl(crictlBinary(), node.containerdSocket(), work.resolve("crictl"));
+    Crictl containerd = containerdCrictl();
     String latest =
         containerd
             .tryRun("ps", "-a", "-q", "--name", "spawnlet")

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The mounts of a mount namespace as the kernel lists them in {@code /proc/PID/mountinfo} (format:
@@ -55,6 +56,22 @@ public record MountTable(List<Mount> mounts) {
   public boolean isMountPoint(Path path) {
     String wanted = path.toString();
     return mounts.stream().anyMatch(m -> m.mountPoint().equals(wanted));
+  }
+
+  /**
+   * The mount {@code path} is on: the one with the longest mount point at or above it (the last
+   * listed, if several are stacked there).
+   */
+  public Optional<Mount> holderOf(Path path) {
+    Mount best = null;
+    for (Mount m : mounts) {
+      Path point = Path.of(m.mountPoint());
+      if (path.startsWith(point)
+          && (best == null || point.getNameCount() >= Path.of(best.mountPoint()).getNameCount())) {
+        best = m;
+      }
+    }
+    return Optional.ofNullable(best);
   }
 
   /** How many mounts have a mount point at or below {@code path}. */

@@ -15,6 +15,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Creates a pod's network, IPC and UTS namespaces and keeps them alive without a pause process:
@@ -48,6 +50,8 @@ import java.util.stream.Stream;
  * </ul>
  */
 public final class NamespacePinner {
+  private static final Logger log = LoggerFactory.getLogger(NamespacePinner.class);
+
   /**
    * spawnlet's sandbox ids are 64 hex digits; any id that is a plain file name of safe characters
    * is accepted (it starts with a letter or digit, so it is never "." or "..").
@@ -237,13 +241,57 @@ public final class NamespacePinner {
     }
     // After a restart the root is a mount point already, with peers in other mount namespaces:
     // leave it as it is (making it private again would cut those peers off).
-    if (!MountTable.readSelf().isMountPoint(nsRoot)) {
+    MountTable mounts = MountTable.readSelf();
+    if (!mounts.isMountPoint(nsRoot)) {
       String root = nsRoot.toString();
       Syscalls.mount(root, root, null, Syscalls.MS_BIND, null);
-      Syscalls.mount(null, root, null, Syscalls.MS_PRIVATE, null);
-      Syscalls.mount(null, root, null, Syscalls.MS_SHARED, null);
+      if (joinsHostPeerGroup(mounts)) {
+        // spawnlet in a container (the chart's DaemonSet): the run dir is the host's, mounted
+        // with bidirectional propagation. The bind stays in that peer group, so the pins are
+        // the host's too and outlive this container's mount namespace for the next agent to
+        // adopt. A peer group of our own would keep them in this container only: when it goes,
+        // the pods' namespaces are unreachable and their sandboxes look lost.
+        log.info("{}: pinned namespaces propagate to the host's mount namespace", root);
+      } else {
+        Syscalls.mount(null, root, null, Syscalls.MS_PRIVATE, null);
+        Syscalls.mount(null, root, null, Syscalls.MS_SHARED, null);
+      }
     }
     rootPrepared = true;
+  }
+
+  /**
+   * Whether the pins must stay in the peer group of the mount holding {@link #nsRoot}: when this
+   * process has a mount namespace other than the host's (PID 1's, seen through hostPID) and that
+   * mount is shared (a Bidirectional hostPath). On the host itself the root gets a peer group of
+   * its own (see the class comment).
+   */
+  private boolean joinsHostPeerGroup(MountTable mounts) {
+    if (!inOtherMountNamespaceThanInit()) {
+      return false;
+    }
+    Optional<MountTable.Mount> holder = mounts.holderOf(nsRoot.getParent());
+    boolean shared =
+        holder.isPresent()
+            && holder.get().optionalFields().stream().anyMatch(f -> f.startsWith("shared:"));
+    if (!shared) {
+      log.warn(
+          "{} is not on a shared mount while spawnlet runs in a container: pods will not survive"
+              + " a restart of this container (mount {} from the host with bidirectional"
+              + " propagation)",
+          nsRoot,
+          nsRoot.getParent());
+    }
+    return shared;
+  }
+
+  private static boolean inOtherMountNamespaceThanInit() {
+    try {
+      return !Files.readSymbolicLink(Path.of("/proc/1/ns/mnt"))
+          .equals(Files.readSymbolicLink(Path.of("/proc/self/ns/mnt")));
+    } catch (IOException | SecurityException e) {
+      return false; // PID 1's namespace cannot be read: not a hostPID container, nothing to join
+    }
   }
 
   private static void validateId(String sandboxId) {

@@ -49,6 +49,8 @@ public final class ApiPodController implements AutoCloseable {
   private final Map<String, PodWorker> workers = new ConcurrentHashMap<>();
   private final Set<String> terminating = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
+  private final java.util.concurrent.atomic.AtomicBoolean closing =
+      new java.util.concurrent.atomic.AtomicBoolean();
   private SharedIndexInformer<Pod> informer;
 
   public ApiPodController(
@@ -235,9 +237,52 @@ public final class ApiPodController implements AutoCloseable {
     return pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
   }
 
+  /**
+   * The node is leaving the cluster ({@code spawnlet nodes release}): stops watching, then stops
+   * and removes every pod this controller ran, each with its termination grace period, in parallel.
+   * Their objects are left to the apiserver (they go with the Node).
+   */
+  public void releaseAll() {
+    close();
+    List<Thread> stops = new ArrayList<>();
+    Set<String> done = new java.util.HashSet<>();
+    for (SandboxView s :
+        runtime.sandboxes(Map.of(PodPlanner.SOURCE_LABEL, PodPlanner.API_SOURCE))) {
+      String uid = s.labels().getOrDefault(PodPlanner.POD_UID_LABEL, "");
+      if (!done.add(uid)) {
+        continue;
+      }
+      Pod pod = pods.get(uid);
+      long seconds =
+          pod == null || pod.getSpec().getTerminationGracePeriodSeconds() == null
+              ? 30L
+              : pod.getSpec().getTerminationGracePeriodSeconds();
+      String key =
+          s.labels().getOrDefault(PodPlanner.POD_NAMESPACE_LABEL, "?")
+              + "/"
+              + s.labels().getOrDefault(PodPlanner.POD_NAME_LABEL, "?");
+      log.info("node released: stopping and removing pod {}", key);
+      stops.add(
+          Thread.ofVirtual()
+              .name("release " + key)
+              .start(() -> terminator.terminate(key, uid, Duration.ofSeconds(seconds))));
+    }
+    for (Thread t : stops) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
   /** Stops the informer and the workers; the pods keep running (an agent restart adopts them). */
   @Override
   public void close() {
+    if (!closing.compareAndSet(false, true)) {
+      return;
+    }
     closed = true;
     if (informer != null) {
       informer.stop();
