@@ -49,6 +49,20 @@ final class HelmUpgradeDiagnostics {
               .redirectOutput(DIR.resolve("processes.log").toFile())
               .start());
       Files.writeString(DIR.resolve("host-root"), hostRoot.toString());
+      String mounts =
+          "readlink /proc/1/ns/mnt /proc/self/ns/mnt; grep -F '"
+              + hostRoot
+              + "' /proc/self/mountinfo";
+      Files.writeString(
+          DIR.resolve("mounts-before.txt"),
+          "in the agent container:\n"
+              + containerd.tryRun("exec", oldAgent, "sh", "-c", mounts)
+              + "\non the host:\n"
+              + ProcessResult.run(
+                  List.of("sh", "-c", mounts),
+                  java.util.Map.of(),
+                  DIR,
+                  java.time.Duration.ofSeconds(30)));
       return new HelmUpgradeDiagnostics(followers);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start the upgrade diagnostics in " + DIR, e);
@@ -65,6 +79,18 @@ final class HelmUpgradeDiagnostics {
     String newAgent = containerd.tryRun("ps", "-q", "--name", "spawnlet").stdout().strip();
     try {
       Files.writeString(DIR.resolve("runtimes.txt"), state);
+      Files.writeString(
+          DIR.resolve("mounts-after.txt"),
+          ProcessResult.run(
+                  List.of(
+                      "grep",
+                      "-F",
+                      Files.readString(DIR.resolve("host-root")),
+                      "/proc/self/mountinfo"),
+                  java.util.Map.of(),
+                  DIR,
+                  java.time.Duration.ofSeconds(30))
+              .toString());
       if (!newAgent.isBlank()) {
         Files.writeString(
             DIR.resolve("new-agent.log"), containerd.tryRun("logs", newAgent).toString());

@@ -261,36 +261,45 @@ public final class NamespacePinner {
   }
 
   /**
-   * Whether the pins must stay in the peer group of the mount holding {@link #nsRoot}: when this
-   * process has a mount namespace other than the host's (PID 1's, seen through hostPID) and that
-   * mount is shared (a Bidirectional hostPath). On the host itself the root gets a peer group of
-   * its own (see the class comment).
+   * Whether the pins must stay in the peer group of the mount holding {@link #nsRoot}: when that
+   * mount is shared and is the run dir itself (a volume, as the chart's Bidirectional hostPath) or
+   * this process has a mount namespace other than the host's (PID 1's, seen through hostPID). On
+   * the host itself, where the run dir is a plain directory of {@code /run}, the root gets a peer
+   * group of its own (see the class comment).
    */
   private boolean joinsHostPeerGroup(MountTable mounts) {
-    if (!inOtherMountNamespaceThanInit()) {
-      return false;
-    }
-    Optional<MountTable.Mount> holder = mounts.holderOf(nsRoot.getParent());
+    Path runDir = nsRoot.getParent();
+    Optional<MountTable.Mount> holder = mounts.holderOf(runDir);
     boolean shared =
         holder.isPresent()
             && holder.get().optionalFields().stream().anyMatch(f -> f.startsWith("shared:"));
-    if (!shared) {
+    boolean volume = holder.isPresent() && Path.of(holder.get().mountPoint()).equals(runDir);
+    boolean contained = inOtherMountNamespaceThanInit();
+    log.info(
+        "{}: on mount {} ({}), {}, {}",
+        nsRoot,
+        holder.map(MountTable.Mount::mountPoint).orElse("?"),
+        holder.map(m -> String.join(" ", m.optionalFields())).orElse(""),
+        volume ? "a volume of its own" : "a directory of it",
+        contained ? "in a container's mount namespace" : "in the host's mount namespace");
+    if ((volume || contained) && !shared) {
       log.warn(
-          "{} is not on a shared mount while spawnlet runs in a container: pods will not survive"
-              + " a restart of this container (mount {} from the host with bidirectional"
+          "{} is not on a shared mount: if spawnlet runs in a container, its pods will not survive"
+              + " a restart of that container (mount {} from the host with bidirectional"
               + " propagation)",
           nsRoot,
-          nsRoot.getParent());
+          runDir);
     }
-    return shared;
+    return shared && (volume || contained);
   }
 
   private static boolean inOtherMountNamespaceThanInit() {
     try {
       return !Files.readSymbolicLink(Path.of("/proc/1/ns/mnt"))
           .equals(Files.readSymbolicLink(Path.of("/proc/self/ns/mnt")));
-    } catch (IOException | SecurityException e) {
-      return false; // PID 1's namespace cannot be read: not a hostPID container, nothing to join
+    } catch (IOException | RuntimeException e) {
+      log.info("cannot compare the mount namespaces of PID 1 and spawnlet: {}", e.toString());
+      return false;
     }
   }
 
