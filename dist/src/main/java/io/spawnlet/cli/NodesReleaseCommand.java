@@ -66,6 +66,9 @@ final class NodesReleaseCommand implements Callable<Integer> {
             .withName(node.getMetadata().getName())
             .edit(
                 n -> {
+                  if (n.getMetadata().getAnnotations() == null) {
+                    n.getMetadata().setAnnotations(new java.util.HashMap<>());
+                  }
                   n.getMetadata()
                       .getAnnotations()
                       .put(RELEASE_ANNOTATION, cleanup ? "cleanup" : "keep");

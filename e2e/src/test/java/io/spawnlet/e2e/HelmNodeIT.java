@@ -200,8 +200,42 @@ class HelmNodeIT {
     }
 
     // helm uninstall: the pre-delete Job releases the node; the Node object goes.
-    helm("uninstall", "spawnlet", "-n", NAMESPACE, "--wait", "--timeout", "5m").requireSuccess();
+    ProcessResult uninstalled =
+        helm("uninstall", "spawnlet", "-n", NAMESPACE, "--wait", "--timeout", "5m");
+    assertThat(uninstalled.succeeded())
+        .as(
+            "helm uninstall: %s\nrelease Job:\n%s\n%s",
+            uninstalled,
+            controlPlane
+                .kubectl("logs", "-n", NAMESPACE, "-l", "spawnlet.io/role=uninstall", "--tail=40")
+                .stdout(),
+            agentLogs())
+        .isTrue();
     assertThat(controlPlane.kubectl("get", "node", spawnletNode).stderr()).contains("NotFound");
+    // The agent acted on the release (cleanup.onUninstall): had it not, the system pod would run
+    // on after its agent went. No process and no mount of spawnlet's is left below the host dirs.
+    await("no spawnlet process or mount left under " + hostRoot)
+        .atMost(Duration.ofMinutes(1))
+        .pollInterval(Duration.ofSeconds(1))
+        .untilAsserted(() -> assertThat(hostLeftovers()).isEmpty());
+  }
+
+  /** Processes running from or in the host dirs, and mounts below them (one per line). */
+  private static String hostLeftovers() {
+    String script =
+        """
+        root=$1
+        for p in /proc/[0-9]*; do
+          if tr '\\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$root/" ||
+             [[ $(readlink "$p/root" 2>/dev/null) == "$root/"* ]]; then
+            echo "process ${p#/proc/}: $(tr '\\0' ' ' <"$p/cmdline" 2>/dev/null)"
+          fi
+        done
+        awk -v d="$root/" 'index($5, d) == 1 {print "mount " $5}' /proc/self/mountinfo
+        """;
+    return run(Duration.ofSeconds(30), "bash", "-c", script, "leftovers", hostRoot.toString())
+        .requireSuccess()
+        .strip();
   }
 
   private static void upgradeKeepsThePod(

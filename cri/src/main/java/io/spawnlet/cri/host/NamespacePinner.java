@@ -48,6 +48,10 @@ import org.slf4j.LoggerFactory;
  *       namespace is really freed. With a private mount each copy would keep the pod's namespace
  *       alive for as long as that other mount namespace lives.
  * </ul>
+ *
+ * <p>Except when the run directory is a shared volume of its own (the chart's DaemonSet mounts the
+ * host's with bidirectional propagation): then the bind mount stays in that volume's peer group, so
+ * the pins are made on the host too and outlive the agent's container for the next agent to adopt.
  */
 public final class NamespacePinner {
   private static final Logger log = LoggerFactory.getLogger(NamespacePinner.class);
