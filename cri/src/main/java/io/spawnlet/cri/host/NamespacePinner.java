@@ -265,28 +265,22 @@ public final class NamespacePinner {
   }
 
   /**
-   * Whether the pins must stay in the peer group of the mount holding {@link #nsRoot}: when that
-   * mount is shared and is the run dir itself (a volume, as the chart's Bidirectional hostPath) or
-   * this process has a mount namespace other than the host's (PID 1's, seen through hostPID). On
-   * the host itself, where the run dir is a plain directory of {@code /run}, the root gets a peer
-   * group of its own (see the class comment).
+   * Whether the pins must stay in the peer group of the mount holding {@link #nsRoot}; logs what it
+   * found (see {@link #joinsPeerGroup}).
    */
   private boolean joinsHostPeerGroup(MountTable mounts) {
     Path runDir = nsRoot.getParent();
-    Optional<MountTable.Mount> holder = mounts.holderOf(runDir);
-    boolean shared =
-        holder.isPresent()
-            && holder.get().optionalFields().stream().anyMatch(f -> f.startsWith("shared:"));
-    boolean volume = holder.isPresent() && Path.of(holder.get().mountPoint()).equals(runDir);
     boolean contained = inOtherMountNamespaceThanInit();
+    Optional<MountTable.Mount> holder = mounts.holderOf(runDir);
     log.info(
-        "{}: on mount {} ({}), {}, {}",
+        "{}: on mount {} ({}), {}",
         nsRoot,
         holder.map(MountTable.Mount::mountPoint).orElse("?"),
         holder.map(m -> String.join(" ", m.optionalFields())).orElse(""),
-        volume ? "a volume of its own" : "a directory of it",
         contained ? "in a container's mount namespace" : "in the host's mount namespace");
-    if ((volume || contained) && !shared) {
+    boolean join = joinsPeerGroup(mounts, runDir, contained);
+    if (!join
+        && (contained || holder.map(m -> runDir.equals(Path.of(m.mountPoint()))).orElse(false))) {
       log.warn(
           "{} is not on a shared mount: if spawnlet runs in a container, its pods will not survive"
               + " a restart of that container (mount {} from the host with bidirectional"
@@ -294,7 +288,23 @@ public final class NamespacePinner {
           nsRoot,
           runDir);
     }
-    return shared && (volume || contained);
+    return join;
+  }
+
+  /**
+   * Whether pins under {@code runDir} must stay in the peer group of the mount holding it: when
+   * that mount is shared and is {@code runDir} itself (a volume, as the chart's Bidirectional
+   * hostPath) or this process is {@code contained} in a mount namespace other than the host's (PID
+   * 1's, when it can be read). On the host itself, where the run dir is a plain directory of {@code
+   * /run}, the pins get a peer group of their own (see the class comment).
+   */
+  static boolean joinsPeerGroup(MountTable mounts, Path runDir, boolean contained) {
+    Optional<MountTable.Mount> holder = mounts.holderOf(runDir);
+    if (holder.isEmpty()
+        || holder.get().optionalFields().stream().noneMatch(f -> f.startsWith("shared:"))) {
+      return false;
+    }
+    return contained || runDir.equals(Path.of(holder.get().mountPoint()));
   }
 
   private static boolean inOtherMountNamespaceThanInit() {
