@@ -10,11 +10,13 @@ import io.spawnlet.agent.pod.PodStatusWriter.PodRef;
 import io.spawnlet.agent.probe.ProbeRunner;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,8 +51,7 @@ public final class ApiPodController implements AutoCloseable {
   private final Map<String, PodWorker> workers = new ConcurrentHashMap<>();
   private final Set<String> terminating = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
-  private final java.util.concurrent.atomic.AtomicBoolean closing =
-      new java.util.concurrent.atomic.AtomicBoolean();
+  private final AtomicBoolean closing = new AtomicBoolean();
   private SharedIndexInformer<Pod> informer;
 
   public ApiPodController(
@@ -245,7 +246,7 @@ public final class ApiPodController implements AutoCloseable {
   public void releaseAll() {
     close();
     List<Thread> stops = new ArrayList<>();
-    Set<String> done = new java.util.HashSet<>();
+    Set<String> done = new HashSet<>();
     for (SandboxView s :
         runtime.sandboxes(Map.of(PodPlanner.SOURCE_LABEL, PodPlanner.API_SOURCE))) {
       String uid = s.labels().getOrDefault(PodPlanner.POD_UID_LABEL, "");
@@ -265,7 +266,14 @@ public final class ApiPodController implements AutoCloseable {
       stops.add(
           Thread.ofVirtual()
               .name("release " + key)
-              .start(() -> terminator.terminate(key, uid, Duration.ofSeconds(seconds))));
+              .start(
+                  () -> {
+                    try {
+                      terminator.terminate(key, uid, Duration.ofSeconds(seconds));
+                    } catch (RuntimeException e) {
+                      log.warn("node released: cannot remove pod {}: {}", key, e.getMessage());
+                    }
+                  }));
     }
     for (Thread t : stops) {
       try {
