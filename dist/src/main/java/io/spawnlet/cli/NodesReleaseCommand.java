@@ -3,6 +3,7 @@ package io.spawnlet.cli;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.spawnlet.agent.NodeAgent;
+import io.spawnlet.agent.NodeRelease;
 import io.spawnlet.cri.activation.ActivationSpec;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,7 +28,7 @@ import picocli.CommandLine.Option;
       "Run by the chart's pre-delete Job on 'helm uninstall'."
     })
 final class NodesReleaseCommand implements Callable<Integer> {
-  static final String RELEASE_ANNOTATION = "spawnlet.io/release-requested";
+  static final String RELEASE_ANNOTATION = NodeRelease.ANNOTATION;
   private static final Duration POLL = Duration.ofSeconds(2);
 
   @Option(
@@ -65,6 +66,9 @@ final class NodesReleaseCommand implements Callable<Integer> {
             .withName(node.getMetadata().getName())
             .edit(
                 n -> {
+                  if (n.getMetadata().getAnnotations() == null) {
+                    n.getMetadata().setAnnotations(new java.util.HashMap<>());
+                  }
                   n.getMetadata()
                       .getAnnotations()
                       .put(RELEASE_ANNOTATION, cleanup ? "cleanup" : "keep");

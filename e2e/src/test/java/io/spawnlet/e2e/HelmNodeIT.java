@@ -192,6 +192,59 @@ class HelmNodeIT {
     Files.writeString(work.resolve("sandbox-ids"), crictl.run("pods", "-q"));
 
     // helm upgrade with a changed value: a new agent pod; the system pod runs on untouched.
+    HelmUpgradeDiagnostics diagnostics = HelmUpgradeDiagnostics.start(containerdCrictl(), hostRoot);
+    try {
+      upgradeKeepsThePod(values, agentPod, spawnletNode, crictl, containerId, podIp);
+    } finally {
+      diagnostics.finish(containerdCrictl(), crictl, node.dir().resolve("logs"));
+    }
+
+    // helm uninstall: the pre-delete Job releases the node; the Node object goes.
+    ProcessResult uninstalled =
+        helm("uninstall", "spawnlet", "-n", NAMESPACE, "--wait", "--timeout", "5m");
+    assertThat(uninstalled.succeeded())
+        .as(
+            "helm uninstall: %s\nrelease Job:\n%s\n%s",
+            uninstalled,
+            controlPlane
+                .kubectl("logs", "-n", NAMESPACE, "-l", "spawnlet.io/role=uninstall", "--tail=40")
+                .stdout(),
+            agentLogs())
+        .isTrue();
+    assertThat(controlPlane.kubectl("get", "node", spawnletNode).stderr()).contains("NotFound");
+    // The agent acted on the release (cleanup.onUninstall): had it not, the system pod would run
+    // on after its agent went. No process and no mount of spawnlet's is left below the host dirs.
+    await("no spawnlet process or mount left under " + hostRoot)
+        .atMost(Duration.ofMinutes(1))
+        .pollInterval(Duration.ofSeconds(1))
+        .untilAsserted(() -> assertThat(hostLeftovers()).isEmpty());
+  }
+
+  /** Processes running from or in the host dirs, and mounts below them (one per line). */
+  private static String hostLeftovers() {
+    String script =
+        """
+        root=$1
+        for p in /proc/[0-9]*; do
+          if tr '\\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$root/" ||
+             [[ $(readlink "$p/root" 2>/dev/null) == "$root/"* ]]; then
+            echo "process ${p#/proc/}: $(tr '\\0' ' ' <"$p/cmdline" 2>/dev/null)"
+          fi
+        done
+        awk -v d="$root/" 'index($5, d) == 1 {print "mount " $5}' /proc/self/mountinfo
+        """;
+    return run(Duration.ofSeconds(30), "bash", "-c", script, "leftovers", hostRoot.toString())
+        .requireSuccess()
+        .strip();
+  }
+
+  private static void upgradeKeepsThePod(
+      Path values,
+      String agentPod,
+      String spawnletNode,
+      Crictl crictl,
+      String containerId,
+      String podIp) {
     helm(
             "upgrade",
             "spawnlet",
@@ -219,10 +272,6 @@ class HelmNodeIT {
                 .requireSuccess())
         .isEqualTo("0");
     PodHttp.awaitBody("http://" + podIp + "/", SLOW, body -> assertThat(body).contains("hello"));
-
-    // helm uninstall: the pre-delete Job releases the node; the Node object goes.
-    helm("uninstall", "spawnlet", "-n", NAMESPACE, "--wait", "--timeout", "5m").requireSuccess();
-    assertThat(controlPlane.kubectl("get", "node", spawnletNode).stderr()).contains("NotFound");
   }
 
   /** Waits for a Running, Ready agent pod other than {@code previous}; returns its uid. */
@@ -293,8 +342,12 @@ class HelmNodeIT {
         subnetPrefix);
   }
 
+  private static Crictl containerdCrictl() {
+    return new Crictl(crictlBinary(), node.containerdSocket(), work.resolve("crictl"));
+  }
+
   private static String agentLogs() {
-    Crictl containerd = new Crictl(crictlBinary(), node.containerdSocket(), work.resolve("crictl"));
+    Crictl containerd = containerdCrictl();
     String latest =
         containerd
             .tryRun("ps", "-a", "-q", "--name", "spawnlet")

@@ -47,10 +47,16 @@ public final class NodeAgent implements AutoCloseable {
   private final ApiPodController pods;
   private final Optional<MirrorPods> mirrors;
   private final Optional<StaticPodController> staticPods;
+  private final NodeRelease release;
+  private final PodRuntime runtime;
+  private final String nodeName;
 
   public NodeAgent(
       KubernetesClient client, AgentSettings settings, NodeSettings node, PodRuntime runtime) {
     this.client = client;
+    this.runtime = runtime;
+    this.nodeName = node.nodeName();
+    this.release = new NodeRelease(client, node.nodeName(), this::leave);
     NodeStatusReporter status =
         new NodeStatusReporter(
             client, node, settings.stateDir(), runtime::runtimeProblems, runtime::runtimeVersion);
@@ -143,10 +149,34 @@ public final class NodeAgent implements AutoCloseable {
     if (staticPods.isPresent()) {
       staticPods.get().start();
     }
+    release.start();
+  }
+
+  /**
+   * The node leaves the cluster ({@link NodeRelease}): no more heartbeats (a deleted Node must not
+   * be registered again), the apiserver's pods stopped and removed, with {@code cleanup} the images
+   * removed too, then the Node deleted. The agent then idles until its process is stopped. Static
+   * pods are the host's, not the cluster's: they keep running.
+   */
+  private void leave(NodeRelease.Mode mode) {
+    heartbeat.close();
+    pods.releaseAll();
+    if (mode == NodeRelease.Mode.CLEANUP) {
+      for (String image : runtime.imageIds()) {
+        try {
+          runtime.removeImage(image);
+        } catch (RuntimeException e) {
+          log.warn("node {} released: cannot remove image {}: {}", nodeName, image, e.getMessage());
+        }
+      }
+    }
+    client.nodes().withName(nodeName).delete();
+    log.info("node {} released and deleted ({}): idle until stopped", nodeName, mode);
   }
 
   @Override
   public void close() {
+    release.close();
     staticPods.ifPresent(StaticPodController::close);
     mirrors.ifPresent(MirrorPods::close);
     pods.close();

@@ -71,6 +71,22 @@ public record MountTable(List<Mount> mounts) {
         .map(parent -> Path.of(parent.mountPoint()));
   }
 
+  /**
+   * The mount {@code path} is on: the one with the longest mount point at or above it (the last
+   * listed, if several are stacked there).
+   */
+  public Optional<Mount> holderOf(Path path) {
+    Mount best = null;
+    for (Mount m : mounts) {
+      Path point = Path.of(m.mountPoint());
+      if (path.startsWith(point)
+          && (best == null || point.getNameCount() >= Path.of(best.mountPoint()).getNameCount())) {
+        best = m;
+      }
+    }
+    return Optional.ofNullable(best);
+  }
+
   /** How many mounts have a mount point at or below {@code path}. */
   public long countAtOrBelow(Path path) {
     return mounts.stream().filter(m -> Path.of(m.mountPoint()).startsWith(path)).count();

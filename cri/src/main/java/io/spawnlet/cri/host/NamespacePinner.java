@@ -15,6 +15,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Creates a pod's network, IPC and UTS namespaces and keeps them alive without a pause process:
@@ -46,8 +48,14 @@ import java.util.stream.Stream;
  *       namespace is really freed. With a private mount each copy would keep the pod's namespace
  *       alive for as long as that other mount namespace lives.
  * </ul>
+ *
+ * <p>Except when the run directory is a shared volume of its own (the chart's DaemonSet mounts the
+ * host's with bidirectional propagation): then the bind mount stays in that volume's peer group, so
+ * the pins are made on the host too and outlive the agent's container for the next agent to adopt.
  */
 public final class NamespacePinner {
+  private static final Logger log = LoggerFactory.getLogger(NamespacePinner.class);
+
   /**
    * spawnlet's sandbox ids are 64 hex digits; any id that is a plain file name of safe characters
    * is accepted (it starts with a letter or digit, so it is never "." or "..").
@@ -237,13 +245,76 @@ public final class NamespacePinner {
     }
     // After a restart the root is a mount point already, with peers in other mount namespaces:
     // leave it as it is (making it private again would cut those peers off).
-    if (!MountTable.readSelf().isMountPoint(nsRoot)) {
+    MountTable mounts = MountTable.readSelf();
+    if (!mounts.isMountPoint(nsRoot)) {
       String root = nsRoot.toString();
       Syscalls.mount(root, root, null, Syscalls.MS_BIND, null);
-      Syscalls.mount(null, root, null, Syscalls.MS_PRIVATE, null);
-      Syscalls.mount(null, root, null, Syscalls.MS_SHARED, null);
+      if (joinsHostPeerGroup(mounts)) {
+        // spawnlet in a container (the chart's DaemonSet): the run dir is the host's, mounted
+        // with bidirectional propagation. The bind stays in that peer group, so the pins are
+        // the host's too and outlive this container's mount namespace for the next agent to
+        // adopt. A peer group of our own would keep them in this container only: when it goes,
+        // the pods' namespaces are unreachable and their sandboxes look lost.
+        log.info("{}: pinned namespaces propagate to the host's mount namespace", root);
+      } else {
+        Syscalls.mount(null, root, null, Syscalls.MS_PRIVATE, null);
+        Syscalls.mount(null, root, null, Syscalls.MS_SHARED, null);
+      }
     }
     rootPrepared = true;
+  }
+
+  /**
+   * Whether the pins must stay in the peer group of the mount holding {@link #nsRoot}; logs what it
+   * found (see {@link #joinsPeerGroup}).
+   */
+  private boolean joinsHostPeerGroup(MountTable mounts) {
+    Path runDir = nsRoot.getParent();
+    boolean contained = inOtherMountNamespaceThanInit();
+    Optional<MountTable.Mount> holder = mounts.holderOf(runDir);
+    log.info(
+        "{}: on mount {} ({}), {}",
+        nsRoot,
+        holder.map(MountTable.Mount::mountPoint).orElse("?"),
+        holder.map(m -> String.join(" ", m.optionalFields())).orElse(""),
+        contained ? "in a container's mount namespace" : "in the host's mount namespace");
+    boolean join = joinsPeerGroup(mounts, runDir, contained);
+    if (!join
+        && (contained || holder.map(m -> runDir.equals(Path.of(m.mountPoint()))).orElse(false))) {
+      log.warn(
+          "{} is not on a shared mount: if spawnlet runs in a container, its pods will not survive"
+              + " a restart of that container (mount {} from the host with bidirectional"
+              + " propagation)",
+          nsRoot,
+          runDir);
+    }
+    return join;
+  }
+
+  /**
+   * Whether pins under {@code runDir} must stay in the peer group of the mount holding it: when
+   * that mount is shared and is {@code runDir} itself (a volume, as the chart's Bidirectional
+   * hostPath) or this process is {@code contained} in a mount namespace other than the host's (PID
+   * 1's, when it can be read). On the host itself, where the run dir is a plain directory of {@code
+   * /run}, the pins get a peer group of their own (see the class comment).
+   */
+  static boolean joinsPeerGroup(MountTable mounts, Path runDir, boolean contained) {
+    Optional<MountTable.Mount> holder = mounts.holderOf(runDir);
+    if (holder.isEmpty()
+        || holder.get().optionalFields().stream().noneMatch(f -> f.startsWith("shared:"))) {
+      return false;
+    }
+    return contained || runDir.equals(Path.of(holder.get().mountPoint()));
+  }
+
+  private static boolean inOtherMountNamespaceThanInit() {
+    try {
+      return !Files.readSymbolicLink(Path.of("/proc/1/ns/mnt"))
+          .equals(Files.readSymbolicLink(Path.of("/proc/self/ns/mnt")));
+    } catch (IOException | RuntimeException e) {
+      log.info("cannot compare the mount namespaces of PID 1 and spawnlet: {}", e.toString());
+      return false;
+    }
   }
 
   private static void validateId(String sandboxId) {

@@ -41,4 +41,20 @@ class MountTableTest {
     // parent 23 (/sys) is not listed
     assertThat(table.parentMountPoint(Path.of("/sys/fs/cgroup"))).isEmpty();
   }
+
+  @Test
+  void holderOfIsTheDeepestMountAboveAPathTheLastOfAStack() {
+    MountTable table =
+        MountTable.parse(
+            List.of(
+                "1 0 8:1 / / rw - ext4 /dev/vda rw",
+                "2 1 8:1 /run /run rw shared:1 - tmpfs tmpfs rw",
+                "3 2 8:1 /host/run /run/spawnlet rw shared:5 - ext4 /dev/vda rw",
+                "4 2 8:1 /host/run /run/spawnlet rw shared:7 - ext4 /dev/vda rw"));
+
+    assertThat(table.holderOf(Path.of("/run/spawnlet")).orElseThrow().id()).isEqualTo(4);
+    assertThat(table.holderOf(Path.of("/run/spawnlet/ns")).orElseThrow().id()).isEqualTo(4);
+    assertThat(table.holderOf(Path.of("/run/other")).orElseThrow().id()).isEqualTo(2);
+    assertThat(table.holderOf(Path.of("/etc")).orElseThrow().id()).isEqualTo(1);
+  }
 }

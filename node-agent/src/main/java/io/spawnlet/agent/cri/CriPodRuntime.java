@@ -53,6 +53,7 @@ import runtime.v1.LinuxContainerSecurityContext;
 import runtime.v1.LinuxPodSandboxConfig;
 import runtime.v1.LinuxSandboxSecurityContext;
 import runtime.v1.ListContainersRequest;
+import runtime.v1.ListImagesRequest;
 import runtime.v1.ListPodSandboxRequest;
 import runtime.v1.Mount;
 import runtime.v1.NamespaceMode;
@@ -67,6 +68,7 @@ import runtime.v1.PortMapping;
 import runtime.v1.Protocol;
 import runtime.v1.PullImageRequest;
 import runtime.v1.RemoveContainerRequest;
+import runtime.v1.RemoveImageRequest;
 import runtime.v1.RemovePodSandboxRequest;
 import runtime.v1.RunPodSandboxRequest;
 import runtime.v1.RuntimeServiceGrpc;
@@ -336,6 +338,29 @@ public final class CriPodRuntime implements PodRuntime, PodStreams, AutoCloseabl
       throw new PodRuntimeException(
           kind(e), "image " + image + " is not present and cannot be pulled: " + hint, e);
     }
+  }
+
+  @Override
+  public List<String> imageIds() {
+    return call(
+            "ListImages",
+            () -> images(CALL_DEADLINE).listImages(ListImagesRequest.getDefaultInstance()))
+        .getImagesList()
+        .stream()
+        .map(runtime.v1.Image::getId)
+        .toList();
+  }
+
+  @Override
+  public void removeImage(String imageId) {
+    idempotent(
+        "RemoveImage " + imageId,
+        () ->
+            images(CALL_DEADLINE)
+                .removeImage(
+                    RemoveImageRequest.newBuilder()
+                        .setImage(ImageSpec.newBuilder().setImage(imageId))
+                        .build()));
   }
 
   @Override

@@ -10,11 +10,13 @@ import io.spawnlet.agent.pod.PodStatusWriter.PodRef;
 import io.spawnlet.agent.probe.ProbeRunner;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,6 +51,7 @@ public final class ApiPodController implements AutoCloseable {
   private final Map<String, PodWorker> workers = new ConcurrentHashMap<>();
   private final Set<String> terminating = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
+  private final AtomicBoolean closing = new AtomicBoolean();
   private SharedIndexInformer<Pod> informer;
 
   public ApiPodController(
@@ -235,9 +238,59 @@ public final class ApiPodController implements AutoCloseable {
     return pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
   }
 
+  /**
+   * The node is leaving the cluster ({@code spawnlet nodes release}): stops watching, then stops
+   * and removes every pod this controller ran, each with its termination grace period, in parallel.
+   * Their objects are left to the apiserver (they go with the Node).
+   */
+  public void releaseAll() {
+    close();
+    List<Thread> stops = new ArrayList<>();
+    Set<String> done = new HashSet<>();
+    for (SandboxView s :
+        runtime.sandboxes(Map.of(PodPlanner.SOURCE_LABEL, PodPlanner.API_SOURCE))) {
+      String uid = s.labels().getOrDefault(PodPlanner.POD_UID_LABEL, "");
+      if (!done.add(uid)) {
+        continue;
+      }
+      Pod pod = pods.get(uid);
+      long seconds =
+          pod == null || pod.getSpec().getTerminationGracePeriodSeconds() == null
+              ? 30L
+              : pod.getSpec().getTerminationGracePeriodSeconds();
+      String key =
+          s.labels().getOrDefault(PodPlanner.POD_NAMESPACE_LABEL, "?")
+              + "/"
+              + s.labels().getOrDefault(PodPlanner.POD_NAME_LABEL, "?");
+      log.info("node released: stopping and removing pod {}", key);
+      stops.add(
+          Thread.ofVirtual()
+              .name("release " + key)
+              .start(
+                  () -> {
+                    try {
+                      terminator.terminate(key, uid, Duration.ofSeconds(seconds));
+                    } catch (RuntimeException e) {
+                      log.warn("node released: cannot remove pod {}: {}", key, e.getMessage());
+                    }
+                  }));
+    }
+    for (Thread t : stops) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
   /** Stops the informer and the workers; the pods keep running (an agent restart adopts them). */
   @Override
   public void close() {
+    if (!closing.compareAndSet(false, true)) {
+      return;
+    }
     closed = true;
     if (informer != null) {
       informer.stop();

@@ -123,6 +123,12 @@ public interface PodRuntime {
     }
   }
 
+  /** The ids of every image the runtime holds (for a node's cleanup when it is released). */
+  List<String> imageIds();
+
+  /** Removes an image; one already gone is not an error. */
+  void removeImage(String imageId);
+
   /** Every container of the sandbox, each with its current status. */
   List<ContainerView> containers(String sandboxId);
 
