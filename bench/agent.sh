@@ -16,6 +16,8 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lib/docs-section.sh
+source "$REPO/bench/lib/docs-section.sh"
 WORK=${WORK:-/tmp/spawnlet-agent-bench}
 PODS=${PODS:-50}
 TOTAL=${TOTAL:-200}
@@ -243,12 +245,6 @@ EOF
 echo "$REPORT"
 if [[ -z ${NO_DOCS:-} ]]; then
   docs=$REPO/docs/BENCHMARKS.md
-  NEW=$REPORT awk '
-    /^<!-- agent:begin -->$/ {skip = 1; print; print ENVIRON["NEW"]; next}
-    /^<!-- agent:end -->$/ {skip = 0; done = 1}
-    !skip {print}
-    END {if (!done) {print ""; print "<!-- agent:begin -->"; print ENVIRON["NEW"]; print "<!-- agent:end -->"}}
-  ' "$docs" >"$docs.tmp"
-  mv "$docs.tmp" "$docs"
+  replace_docs_section "$docs" agent "$REPORT"
   echo "wrote the Node agent section of $docs"
 fi

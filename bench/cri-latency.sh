@@ -21,6 +21,8 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lib/docs-section.sh
+source "$REPO/bench/lib/docs-section.sh"
 WORK=${WORK:-/tmp/spawnlet-bench}
 PODS=${PODS:-100}
 WARMUP=${WARMUP:-5}
@@ -382,13 +384,7 @@ write_docs() {
   mkdir -p "$REPO/docs"
   [[ -f $docs ]] || printf '# Benchmarks\n\nMeasured figures, always next to a reference measured in the same run.\n' >"$docs"
   # replace the section between the markers, or append it
-  NEW=$new awk '
-    /^<!-- cri-latency:begin -->$/ {skip = 1; print; print ENVIRON["NEW"]; next}
-    /^<!-- cri-latency:end -->$/ {skip = 0; done = 1}
-    !skip {print}
-    END {if (!done) {print ""; print "<!-- cri-latency:begin -->"; print ENVIRON["NEW"]; print "<!-- cri-latency:end -->"}}
-  ' "$docs" >"$docs.tmp"
-  mv "$docs.tmp" "$docs"
+  replace_docs_section "$docs" cri-latency "$new"
   log "wrote the CRI latency section of $docs"
 }
 

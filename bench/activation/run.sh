@@ -21,6 +21,8 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=lib/docs-section.sh
+source "$REPO/bench/lib/docs-section.sh"
 WORK=${WORK:-/tmp/spawnlet-bench-activation}
 SAMPLES=${SAMPLES:-20}
 AWAKE_SAMPLES=${AWAKE_SAMPLES:-200}
@@ -189,13 +191,7 @@ write_docs() {
   new=$(section)
   printf '%s\n' "$new"
   [[ ${NO_DOCS:-} == 1 ]] && { log "NO_DOCS=1: docs/BENCHMARKS.md left alone"; return; }
-  NEW=$new awk '
-    /^<!-- activation:begin -->$/ {skip = 1; print; print ENVIRON["NEW"]; next}
-    /^<!-- activation:end -->$/ {skip = 0; done = 1}
-    !skip {print}
-    END {if (!done) {print ""; print "<!-- activation:begin -->"; print ENVIRON["NEW"]; print "<!-- activation:end -->"}}
-  ' "$docs" >"$docs.tmp"
-  mv "$docs.tmp" "$docs"
+  replace_docs_section "$docs" activation "$new"
   log "wrote the Socket activation section of $docs"
 }
 

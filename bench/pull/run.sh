@@ -22,6 +22,8 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=lib/docs-section.sh
+source "$REPO/bench/lib/docs-section.sh"
 WORK=${WORK:-/tmp/spawnlet-bench-pull}
 SAMPLES=${SAMPLES:-5}
 WARMUP=${WARMUP:-1}
@@ -230,13 +232,7 @@ write_docs() {
   new=$(section)
   printf '%s\n' "$new"
   [[ ${NO_DOCS:-} == 1 ]] && { log "NO_DOCS=1: docs/BENCHMARKS.md left alone"; return; }
-  NEW=$new awk '
-    /^<!-- image-pull:begin -->$/ {skip = 1; print; print ENVIRON["NEW"]; next}
-    /^<!-- image-pull:end -->$/ {skip = 0; done = 1}
-    !skip {print}
-    END {if (!done) {print ""; print "<!-- image-pull:begin -->"; print ENVIRON["NEW"]; print "<!-- image-pull:end -->"}}
-  ' "$docs" >"$docs.tmp"
-  mv "$docs.tmp" "$docs"
+  replace_docs_section "$docs" image-pull "$new"
   log "wrote the Image pull section of $docs"
 }
 

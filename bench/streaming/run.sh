@@ -157,13 +157,7 @@ write_streaming_docs() {
   new=$(streaming_section)
   printf '%s\n' "$new"
   [[ ${NO_DOCS:-} == 1 ]] && { log "NO_DOCS=1: docs/BENCHMARKS.md left alone"; return; }
-  NEW=$new awk '
-    /^<!-- streaming:begin -->$/ {skip = 1; print; print ENVIRON["NEW"]; next}
-    /^<!-- streaming:end -->$/ {skip = 0; done = 1}
-    !skip {print}
-    END {if (!done) {print ""; print "<!-- streaming:begin -->"; print ENVIRON["NEW"]; print "<!-- streaming:end -->"}}
-  ' "$docs" >"$docs.tmp"
-  mv "$docs.tmp" "$docs"
+  replace_docs_section "$docs" streaming "$new"
   log "wrote the Streaming section of $docs"
 }
 
