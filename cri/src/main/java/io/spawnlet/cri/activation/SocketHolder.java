@@ -32,7 +32,8 @@ final class SocketHolder {
   /** A started holder: its pid and its start time (field 22 of /proc/pid/stat). */
   record Holder(int pid, long startTime) {}
 
-  Holder start(Path netns, List<Integer> fds) {
+  /** Starts the holder of {@code fds} in {@code netns}, running in {@code directory}. */
+  Holder start(Path netns, List<Integer> fds, Path directory) {
     int pid =
         spawner.spawn(
             ProcessSpawner.Request.of(
@@ -40,7 +41,8 @@ final class SocketHolder {
                         NSENTER.toString(), "--net=" + netns, "--", SLEEP.toString(), "infinity"),
                     Map.of("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
                 .withPassedFds(fds)
-                .inNewSession());
+                .inNewSession()
+                .inDirectory(directory));
     // nsenter execs sleep in place; until it did, /proc/pid/net is still the host's.
     long startTime = startTime(pid).orElse(0L);
     for (int i = 0; i < 200 && !inNetns(pid, netns); i++) {

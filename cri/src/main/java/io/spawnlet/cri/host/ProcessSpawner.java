@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Memory;
 import jnr.ffi.Platform;
@@ -43,14 +44,18 @@ public final class ProcessSpawner {
     record ToFd(int fd) implements Output {}
   }
 
-  /** What to start. {@code passFds.get(i)} becomes descriptor {@code 3 + i} in the child. */
+  /**
+   * What to start. {@code passFds.get(i)} becomes descriptor {@code 3 + i} in the child; {@code
+   * workingDirectory} empty: the child starts in ours.
+   */
   public record Request(
       List<String> argv,
       Map<String, String> env,
       Output stdout,
       Output stderr,
       List<Integer> passFds,
-      boolean newSession) {
+      boolean newSession,
+      Optional<Path> workingDirectory) {
     public Request {
       if (argv.isEmpty()) {
         throw new IllegalArgumentException("argv is empty: the program to start is missing");
@@ -60,10 +65,18 @@ public final class ProcessSpawner {
       passFds = List.copyOf(passFds);
       Objects.requireNonNull(stdout);
       Objects.requireNonNull(stderr);
+      Objects.requireNonNull(workingDirectory);
     }
 
     public static Request of(List<String> argv, Map<String, String> env) {
-      return new Request(argv, env, new Output.Discard(), new Output.Discard(), List.of(), false);
+      return new Request(
+          argv,
+          env,
+          new Output.Discard(),
+          new Output.Discard(),
+          List.of(),
+          false,
+          Optional.empty());
     }
 
     public Request withOutput(Path stdoutFile, Path stderrFile) {
@@ -73,21 +86,36 @@ public final class ProcessSpawner {
           new Output.ToFile(stdoutFile),
           new Output.ToFile(stderrFile),
           passFds,
-          newSession);
+          newSession,
+          workingDirectory);
     }
 
     /** stdout and stderr into our descriptors {@code stdoutFd} and {@code stderrFd}. */
     public Request withOutputFds(int stdoutFd, int stderrFd) {
       return new Request(
-          argv, env, new Output.ToFd(stdoutFd), new Output.ToFd(stderrFd), passFds, newSession);
+          argv,
+          env,
+          new Output.ToFd(stdoutFd),
+          new Output.ToFd(stderrFd),
+          passFds,
+          newSession,
+          workingDirectory);
     }
 
     public Request withPassedFds(List<Integer> fds) {
-      return new Request(argv, env, stdout, stderr, fds, newSession);
+      return new Request(argv, env, stdout, stderr, fds, newSession, workingDirectory);
     }
 
     public Request inNewSession() {
-      return new Request(argv, env, stdout, stderr, passFds, true);
+      return new Request(argv, env, stdout, stderr, passFds, true, workingDirectory);
+    }
+
+    /**
+     * Starts the child in {@code dir}: a helper that outlives us is then found by what it is in
+     * (its /proc/PID/cwd), as a pod's holder is in the pod's run directory.
+     */
+    public Request inDirectory(Path dir) {
+      return new Request(argv, env, stdout, stderr, passFds, newSession, Optional.of(dir));
     }
   }
 
@@ -102,6 +130,8 @@ public final class ProcessSpawner {
     int posix_spawn_file_actions_addopen(Pointer actions, int fd, String path, int flags, int mode);
 
     int posix_spawn_file_actions_addclosefrom_np(Pointer actions, int from);
+
+    int posix_spawn_file_actions_addchdir_np(Pointer actions, String path);
 
     int posix_spawnattr_init(Pointer attr);
 
@@ -177,6 +207,12 @@ public final class ProcessSpawner {
       check(
           LIB.posix_spawn_file_actions_addclosefrom_np(actions, 3 + passed.size()),
           "posix_spawn_file_actions_addclosefrom_np");
+      if (request.workingDirectory().isPresent()) {
+        check(
+            LIB.posix_spawn_file_actions_addchdir_np(
+                actions, request.workingDirectory().get().toString()),
+            "posix_spawn_file_actions_addchdir_np");
+      }
 
       // The JVM's handlers and blocked signals must not leak into the child.
       LIB.sigemptyset(sigset);

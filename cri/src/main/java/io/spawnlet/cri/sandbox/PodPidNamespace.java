@@ -122,7 +122,8 @@ public final class PodPidNamespace {
                         catatonit.toString(),
                         "-P"),
                     Map.of("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
-                .inNewSession());
+                .inNewSession()
+                .inDirectory(runDirectory(files, sandboxId)));
     children.add(unsharePid);
     ProcessIdentity unshare =
         ProcessIdentity.of(unsharePid).orElse(new ProcessIdentity(unsharePid, 0));
@@ -225,6 +226,14 @@ public final class PodPidNamespace {
             + unshare.pid()
             + "): check that the kernel allows PID namespaces",
         null);
+  }
+
+  private static Path runDirectory(SandboxFiles files, String sandboxId) {
+    try {
+      return files.runDirectory();
+    } catch (IOException e) {
+      throw CriException.internal("cannot make the run directory of pod " + sandboxId, e);
+    }
   }
 
   private static Optional<Holder> read(SandboxFiles files) {

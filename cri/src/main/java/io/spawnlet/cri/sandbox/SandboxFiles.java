@@ -40,6 +40,14 @@ public final class SandboxFiles {
     return stateDir.resolve("hostname");
   }
 
+  /**
+   * The pod's run directory (run-time files), made if missing. The pod's helper processes (socket
+   * holder, PID namespace holder) run in it, so whatever outlives its daemon is found by its cwd.
+   */
+  public Path runDirectory() throws IOException {
+    return Files.createDirectories(runDir);
+  }
+
   /** Socket activation's state (holder pid, sockets): run-time only, like the pinned netns. */
   public Path activationState() {
     return runDir.resolve("activation.json");

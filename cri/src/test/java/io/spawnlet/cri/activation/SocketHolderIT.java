@@ -25,6 +25,8 @@ import org.junit.jupiter.api.Test;
  * holder living in that namespace, taken back with pidfd_getfd as a restarted daemon does.
  */
 class SocketHolderIT {
+  @org.junit.jupiter.api.io.TempDir Path podRunDir;
+
   private Path runDir;
   private NamespacePinner pinner;
   private String sandboxId;
@@ -69,9 +71,12 @@ class SocketHolderIT {
     // A fresh netns has its loopback down, no IPv6 address: plain IPv4 wildcard sockets.
     assertThat(opened.dualStack()).isFalse();
     SocketHolder holders = new SocketHolder(new ProcessSpawner());
-    SocketHolder.Holder holder = holders.start(netns, opened.fds());
+    SocketHolder.Holder holder = holders.start(netns, opened.fds(), podRunDir);
     try {
       opened.fds().forEach(Syscalls::close); // the daemon "dies": only the holder keeps them
+      // it runs in the pod's run directory, where whatever outlives the daemon is looked for
+      assertThat(Files.readSymbolicLink(Path.of("/proc/" + holder.pid() + "/cwd")))
+          .isEqualTo(podRunDir);
       Path tcp = Path.of("/proc/" + holder.pid() + "/net/tcp");
       String hexPort = String.format(":%04X", port);
       assertThat(Files.readAllLines(tcp))
