@@ -463,7 +463,12 @@ public final class SpawnletDaemon implements BeforeAllCallback, AfterAllCallback
    */
   private void cleanUp() {
     keepLog();
-    List<ProcessHandle> processes = HostLeftovers.processesUsing(base);
+    // With their descendants: killing a conmon leaves its container running, re-parented.
+    List<ProcessHandle> processes = new ArrayList<>();
+    for (ProcessHandle leftover : HostLeftovers.processesUsing(base)) {
+      processes.add(leftover);
+      leftover.descendants().forEach(processes::add);
+    }
     for (ProcessHandle leftover : processes) {
       System.err.println("e2e cleanup: killing " + HostLeftovers.describe(leftover));
       leftover.destroyForcibly();
