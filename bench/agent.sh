@@ -56,6 +56,14 @@ cleanup() {
   if [[ -S $WORK/cri.sock ]]; then "${CRI[@]}" rmp -fa >/dev/null 2>&1; fi
   [[ -n ${DAEMON_PID:-} ]] && kill "$DAEMON_PID" && wait "$DAEMON_PID"
   bash "$REPO/scripts/control-plane.sh" stop "$WORK/cluster" >/dev/null 2>&1
+  # Whatever still names $WORK (a conmon whose daemon died before `rmp`), with its children: a
+  # killed conmon alone would leave its container running (killing a container's init, PID 1 of
+  # its namespace, ends the rest of it).
+  local pid
+  for pid in $(pgrep -f -- "$WORK/"); do
+    pkill -9 -P "$pid" 2>/dev/null
+    kill -9 "$pid" 2>/dev/null
+  done
   grep -o " $WORK[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf "$WORK"
 }
