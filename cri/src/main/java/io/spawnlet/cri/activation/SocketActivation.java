@@ -146,13 +146,8 @@ public final class SocketActivation implements PodActivation, AutoCloseable {
           e);
     }
     undo.push("close activation sockets", () -> opened.fds().forEach(Syscalls::close));
-    Path directory;
-    try {
-      directory = layout.files(sandboxId).runDirectory();
-    } catch (java.io.IOException e) {
-      throw CriException.internal("cannot make the run directory of pod " + sandboxId, e);
-    }
-    SocketHolder.Holder holder = holders.start(netns, opened.fds(), directory);
+    SocketHolder.Holder holder =
+        holders.start(netns, opened.fds(), layout.files(sandboxId).runDirectory());
     undo.push("stop socket holder", () -> holders.stop(holder, true));
     try {
       cgroups.addProcess(cgroupParent, holder.pid());

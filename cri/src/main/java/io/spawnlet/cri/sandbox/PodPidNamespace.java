@@ -123,14 +123,14 @@ public final class PodPidNamespace {
                         "-P"),
                     Map.of("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
                 .inNewSession()
-                .inDirectory(runDirectory(files, sandboxId)));
+                .inDirectory(files.runDirectory()));
     children.add(unsharePid);
     ProcessIdentity unshare =
         ProcessIdentity.of(unsharePid).orElse(new ProcessIdentity(unsharePid, 0));
+    // Ending unshare ends its child too (--kill-child), found or not.
     undo.push("end the PID namespace holder", () -> end(unshare, Optional.empty()));
     ProcessIdentity init = awaitInit(unshare, sandboxId);
     Holder holder = new Holder(unshare, init);
-    undo.push("end the PID namespace holder", () -> end(unshare, Optional.of(init)));
     try {
       cgroups.addProcess(cgroupParent, unshare.pid());
       cgroups.addProcess(cgroupParent, init.pid());
@@ -226,14 +226,6 @@ public final class PodPidNamespace {
             + unshare.pid()
             + "): check that the kernel allows PID namespaces",
         null);
-  }
-
-  private static Path runDirectory(SandboxFiles files, String sandboxId) {
-    try {
-      return files.runDirectory();
-    } catch (IOException e) {
-      throw CriException.internal("cannot make the run directory of pod " + sandboxId, e);
-    }
   }
 
   private static Optional<Holder> read(SandboxFiles files) {

@@ -44,8 +44,12 @@ public final class SandboxFiles {
    * The pod's run directory (run-time files), made if missing. The pod's helper processes (socket
    * holder, PID namespace holder) run in it, so whatever outlives its daemon is found by its cwd.
    */
-  public Path runDirectory() throws IOException {
-    return Files.createDirectories(runDir);
+  public Path runDirectory() {
+    try {
+      return Files.createDirectories(runDir);
+    } catch (IOException e) {
+      throw CriException.internal("cannot make the pod's run directory " + runDir, e);
+    }
   }
 
   /** Socket activation's state (holder pid, sockets): run-time only, like the pinned netns. */
